@@ -1,0 +1,242 @@
+//! What each command does.
+
+use crate::{Cli, Command, OutputFormat, RdfSyntax, UserError};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use oxigraph::io::{JsonLdProfileSet, RdfFormat};
+use oxigraph::model::{GraphName, NamedNode};
+use oxigraph::sparql::results::QueryResultsFormat;
+use sailkg_core::{Config, vocab};
+use sailkg_store::{LoadInput, LoadProgress, QueryRequest, ResultsFormat, Store, UpdateRequest};
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// The SAIL-KG core ontology, loaded by `init` into the ontology graph.
+const CORE_ONTOLOGY: &str = include_str!("../../../ontologies/sail.ttl");
+/// The small demo graph.
+const DEMO_GRAPH: &str = include_str!("../../../ontologies/demo.ttl");
+/// The graph that holds the demo data.
+const DEMO_GRAPH_IRI: &str = "urn:sailkg:graph:source/demo/1";
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(data) = cli.data {
+        config.data_dir = data;
+    }
+    match cli.command {
+        Command::Init { demo } => init(&config, demo),
+        Command::Load { files, graph, format, base, quiet } => {
+            load(&config, &files, graph.as_deref(), format, base.as_deref(), quiet)
+        }
+        Command::Query { query, format, union } => run_query(&config, &read_arg(&query)?, format, union),
+        Command::Update { update } => run_update(&config, &read_arg(&update)?),
+        Command::Serve { bind, read_only, demo } => {
+            if let Some(bind) = bind {
+                config.server.bind = bind;
+            }
+            config.server.read_only |= read_only;
+            serve(config, demo)
+        }
+        Command::Backup { dir } => {
+            let store = open(&config)?;
+            let manifest = store.backup(&dir)?;
+            println!("backup of {} quads written to {}", manifest.quads, dir.display());
+            Ok(())
+        }
+        Command::Restore { dir } => {
+            let manifest = sailkg_store::restore(&dir, &config.data_dir)?;
+            println!(
+                "restored {} quads from {} into {}",
+                manifest.quads,
+                dir.display(),
+                config.data_dir.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn open(config: &Config) -> Result<Store> {
+    Ok(Store::open(&config.data_dir, config.load.clone())?)
+}
+
+fn init(config: &Config, demo: bool) -> Result<()> {
+    let store = open(config)?;
+    load_embedded(&store, CORE_ONTOLOGY, vocab::GRAPH_ONTOLOGY, "ontologies/sail.ttl")?;
+    if demo {
+        load_embedded(&store, DEMO_GRAPH, DEMO_GRAPH_IRI, "ontologies/demo.ttl")?;
+    }
+    println!("initialised {}", config.data_dir.display());
+    Ok(())
+}
+
+/// Replaces a graph by an embedded Turtle document.
+fn load_embedded(store: &Store, text: &'static str, graph: &str, name: &str) -> Result<()> {
+    let graph = GraphName::from(NamedNode::new(graph)?);
+    let input = LoadInput {
+        name: name.into(),
+        format: RdfFormat::Turtle,
+        reader: Box::new(text.as_bytes()),
+        base_iri: None,
+    };
+    store.load_small(vec![input], &graph, true)?;
+    Ok(())
+}
+
+fn load(
+    config: &Config,
+    files: &[std::path::PathBuf],
+    graph: Option<&str>,
+    format: Option<RdfSyntax>,
+    base: Option<&str>,
+    quiet: bool,
+) -> Result<()> {
+    let graph = match graph {
+        Some(iri) => GraphName::from(
+            NamedNode::new(iri).map_err(|e| UserError(format!("--graph {iri:?} is not an IRI: {e}")))?,
+        ),
+        None => GraphName::DefaultGraph,
+    };
+    let format = format.map(|f| match f {
+        RdfSyntax::Nt => RdfFormat::NTriples,
+        RdfSyntax::Nq => RdfFormat::NQuads,
+        RdfSyntax::Ttl => RdfFormat::Turtle,
+        RdfSyntax::Trig => RdfFormat::TriG,
+        RdfSyntax::Rdfxml => RdfFormat::RdfXml,
+        RdfSyntax::Jsonld => RdfFormat::JsonLd { profile: JsonLdProfileSet::empty() },
+    });
+    let progress = Arc::new(LoadProgress::default());
+    let mut total_bytes = 0;
+    let mut inputs = Vec::with_capacity(files.len());
+    for file in files {
+        total_bytes +=
+            std::fs::metadata(file).map_err(|e| UserError(format!("{}: {e}", file.display())))?.len();
+        let mut input = sailkg_store::open_input(file, format, Some(Arc::clone(&progress)))?;
+        if let Some(base) = base {
+            input.base_iri = Some(base.to_owned());
+        }
+        inputs.push(input);
+    }
+    let store = open(config)?;
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total_bytes)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} (eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let bar = bar.clone();
+        let progress = Arc::clone(&progress);
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_position(progress.bytes.load(Ordering::Relaxed));
+                bar.set_message(format!("{} triples", progress.triples.load(Ordering::Relaxed)));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let result = store.bulk_load(inputs, &graph, Some(Arc::clone(&progress)));
+    done.store(true, Ordering::Relaxed);
+    let _ = ticker.join();
+    bar.finish_and_clear();
+    let report = result?;
+    let peak = peak_memory_mb().map_or_else(String::new, |mb| format!(", peak memory {mb:.0} MB"));
+    println!(
+        "loaded {} triples from {} file{} in {:.2} s ({:.0} triples/s){peak}",
+        report.triples,
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        report.seconds,
+        report.triples_per_second
+    );
+    Ok(())
+}
+
+fn run_query(config: &Config, text: &str, format: OutputFormat, union: bool) -> Result<()> {
+    let store = open(config)?;
+    let budget = store.budget(config.query_timeout());
+    let request = QueryRequest {
+        query: text,
+        union_default_graph: union || config.sparql.union_default_graph,
+        ..Default::default()
+    };
+    let results = store.query(&request, &budget)?;
+    let (solutions, graph) = match format {
+        OutputFormat::Table => (ResultsFormat::Table, RdfFormat::Turtle),
+        OutputFormat::Json => (
+            ResultsFormat::Sparql(QueryResultsFormat::Json),
+            RdfFormat::JsonLd { profile: JsonLdProfileSet::empty() },
+        ),
+        OutputFormat::Xml => (ResultsFormat::Sparql(QueryResultsFormat::Xml), RdfFormat::RdfXml),
+        OutputFormat::Csv => (ResultsFormat::Sparql(QueryResultsFormat::Csv), RdfFormat::NTriples),
+        OutputFormat::Tsv => (ResultsFormat::Sparql(QueryResultsFormat::Tsv), RdfFormat::NTriples),
+    };
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(stdout);
+    sailkg_store::write_results(results, solutions, graph, &mut out, config.sparql.max_result_rows, &budget)?;
+    out.flush().context("cannot write to standard output")?;
+    Ok(())
+}
+
+fn run_update(config: &Config, text: &str) -> Result<()> {
+    let store = open(config)?;
+    let budget = store.budget(config.query_timeout());
+    store.update(&UpdateRequest { update: text, ..Default::default() }, &budget)?;
+    println!("update applied");
+    Ok(())
+}
+
+fn serve(config: Config, demo: bool) -> Result<()> {
+    let store = open(&config)?;
+    if demo && store.is_empty()? {
+        load_embedded(&store, CORE_ONTOLOGY, vocab::GRAPH_ONTOLOGY, "ontologies/sail.ttl")?;
+        load_embedded(&store, DEMO_GRAPH, DEMO_GRAPH_IRI, "ontologies/demo.ttl")?;
+    }
+    if config.auth.tokens.is_empty() && !config.server.read_only {
+        tracing::warn!(
+            "no token is configured: writes are refused until SAILKG_ADMIN_TOKEN or auth.tokens is set"
+        );
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let running =
+            sailkg_server::start(config, store).map_err(|e| UserError(format!("cannot listen: {e}")))?;
+        for addr in &running.addrs {
+            println!("SAIL-KG is serving http://{addr}/ (SPARQL at http://{addr}/sparql)");
+        }
+        running.server.await.context("the server stopped with an error")
+    })
+}
+
+/// A command argument that is either the text itself or `@FILE` (`@-` for standard input).
+fn read_arg(arg: &str) -> Result<String> {
+    match arg.strip_prefix('@') {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+            Ok(text)
+        }
+        Some(path) => {
+            std::fs::read_to_string(Path::new(path)).map_err(|e| UserError(format!("{path}: {e}")).into())
+        }
+        None => Ok(arg.to_owned()),
+    }
+}
+
+/// The process's peak resident memory, where the platform tells it.
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

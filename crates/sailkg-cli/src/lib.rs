@@ -1,0 +1,166 @@
+//! The `sailkg` command-line tool: commands over one data directory.
+//!
+//! Exit codes: 0 ok, 1 user error (with a located message), 2 internal error. [`exit_code`] is the
+//! one place that decides.
+
+mod commands;
+
+pub use commands::run;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// SAIL-KG: messy multimodal data to one knowledge graph, and synthetic records for the long tail.
+#[derive(Debug, Parser)]
+#[command(name = "sailkg", version, about, long_about = None, after_help = ENV_HELP)]
+pub struct Cli {
+    /// The configuration file (TOML; see config/sailkg.toml for every setting).
+    #[arg(long, global = true, env = "SAILKG_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory [default: ./sailkg-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const ENV_HELP: &str = "Environment: SAILKG_DATA, SAILKG_BIND, SAILKG_READ_ONLY, SAILKG_ADMIN_TOKEN, \
+SAILKG_QUERY_TIMEOUT_SECS, SAILKG_MAX_RESULT_ROWS, SAILKG_UNION_DEFAULT_GRAPH, SAILKG_WORKERS, \
+SAILKG_MAX_REQUEST_BYTES, SAILKG_MAX_UPLOAD_BYTES, SAILKG_CORS_ORIGINS, SAILKG_LOAD_MAX_MEMORY_MB, \
+SAILKG_LOAD_THREADS override the config file; SAILKG_LOG sets the log filter (e.g. info, sailkg=debug).
+Exit codes: 0 ok, 1 user error, 2 internal error.";
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory and load the SAIL-KG core ontology.
+    Init {
+        /// Also load the small demo graph.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Bulk-load RDF files (N-Triples, N-Quads, Turtle, TriG, RDF/XML, JSON-LD; .gz too), all or nothing.
+    Load {
+        /// Files to load, in one atomic operation.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Load into this named graph instead of the default graph.
+        #[arg(long, value_name = "IRI")]
+        graph: Option<String>,
+        /// The syntax of every file, instead of telling it from the file name.
+        #[arg(long, value_enum)]
+        format: Option<RdfSyntax>,
+        /// Base IRI for relative IRIs [default: the file's file:// URL].
+        #[arg(long, value_name = "IRI")]
+        base: Option<String>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run a SPARQL query and print the results.
+    Query {
+        /// The query, or @FILE to read it from a file (@- for standard input).
+        query: String,
+        /// Output format of solutions; graph results use Turtle (table), N-Triples (csv, tsv),
+        /// JSON-LD (json) or RDF/XML (xml).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Query the union of all graphs as the default graph.
+        #[arg(long)]
+        union: bool,
+    },
+    /// Run a SPARQL update (applied whole or not at all).
+    Update {
+        /// The update, or @FILE to read it from a file (@- for standard input).
+        update: String,
+    },
+    /// Serve the SPARQL endpoint, Graph Store and web page over HTTP.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:7878].
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::SocketAddr>,
+        /// Refuse every write.
+        #[arg(long)]
+        read_only: bool,
+        /// Load the demo graph first if the store is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Write a consistent backup of the store into a new folder.
+    Backup {
+        /// The folder to create.
+        dir: PathBuf,
+    },
+    /// Replace the store by a backup (stop the server first).
+    Restore {
+        /// A folder written by `sailkg backup`.
+        dir: PathBuf,
+    },
+}
+
+/// RDF syntaxes for `load --format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RdfSyntax {
+    /// N-Triples.
+    Nt,
+    /// N-Quads.
+    Nq,
+    /// Turtle.
+    Ttl,
+    /// TriG.
+    Trig,
+    /// RDF/XML.
+    Rdfxml,
+    /// JSON-LD.
+    Jsonld,
+}
+
+/// Output formats for `query --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// An aligned text table.
+    Table,
+    /// SPARQL 1.1 Query Results JSON.
+    Json,
+    /// SPARQL Query Results XML.
+    Xml,
+    /// SPARQL 1.1 Query Results CSV.
+    Csv,
+    /// SPARQL 1.1 Query Results TSV.
+    Tsv,
+}
+
+/// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SAILKG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sailkg=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// A mistake of the user that the command reports without being a failure of SAIL-KG.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// The exit code of an error: 1 when the user can fix it, 2 when SAIL-KG failed.
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    for cause in error.chain() {
+        if cause.is::<UserError>() || cause.is::<sailkg_core::ConfigError>() {
+            return 1;
+        }
+        if let Some(e) = cause.downcast_ref::<sailkg_store::StoreError>() {
+            return if e.is_user_error() { 1 } else { 2 };
+        }
+    }
+    2
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_names_every_environment_override() {
+        for (var, _) in sailkg_core::ENV_OVERRIDES {
+            assert!(super::ENV_HELP.contains(var), "--help does not mention {var}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The commands and their exit codes.
+
+use crate::{run, shared, stderr, stdout};
+use std::io::Write;
+
+fn count(data: &std::path::Path, query: &str) -> String {
+    let output = run(data, &["query", query, "--format", "csv"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output).lines().nth(1).unwrap_or_default().to_owned()
+}
+
+#[test]
+fn load_query_update_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("people.ttl");
+    std::fs::write(&file, "@prefix e: <http://e/> .\ne:alice e:knows e:bob .\ne:bob e:name \"Bob\"@en .\n")
+        .unwrap();
+    let output = run(&data, &["load", file.to_str().unwrap(), "--graph", "http://e/g"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("loaded 2 triples"), "{}", stdout(&output));
+    assert_eq!(count(&data, "SELECT (COUNT(*) AS ?n) { GRAPH <http://e/g> { ?s ?p ?o } }"), "2");
+
+    let table = run(&data, &["query", "SELECT ?o { GRAPH ?g { ?s <http://e/name> ?o } }"]);
+    assert_eq!(stdout(&table), "?o\n--------\n\"Bob\"@en\n(1 row)\n");
+    let json = run(&data, &["query", "ASK { GRAPH ?g { ?s ?p ?o } }", "--format", "json"]);
+    assert!(stdout(&json).contains("\"boolean\":true"), "{}", stdout(&json));
+    let xml = run(&data, &["query", "SELECT * { GRAPH ?g { ?s ?p ?o } }", "--format", "xml"]);
+    assert!(stdout(&xml).contains("<sparql"));
+    let tsv = run(&data, &["query", "SELECT ?s { GRAPH ?g { ?s <http://e/knows> ?o } }", "--format", "tsv"]);
+    assert_eq!(stdout(&tsv), "?s\n<http://e/alice>\n");
+    let graph =
+        run(&data, &["query", "CONSTRUCT { ?s <http://e/knows> ?o } WHERE { GRAPH ?g { ?s <http://e/knows> ?o } }"]);
+    assert!(
+        stdout(&graph).contains("<http://e/alice> <http://e/knows> <http://e/bob>"),
+        "{}",
+        stdout(&graph)
+    );
+
+    let update_file = dir.path().join("u.ru");
+    std::fs::write(&update_file, "DELETE WHERE { GRAPH <http://e/g> { ?s <http://e/knows> ?o } }").unwrap();
+    let output = run(&data, &["update", &format!("@{}", update_file.display())]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(count(&data, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"), "1");
+}
+
+#[test]
+fn gzip_and_formats_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = run(&data, &["load", shared().join("bench/lubm/lubm1.nt.gz").to_str().unwrap(), "--quiet"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("loaded 100573 triples"), "{}", stdout(&output));
+    let owl = shared().join("bench/lubm/univ-bench.owl");
+    let output = run(&data, &["load", owl.to_str().unwrap(), "--graph", "urn:sailkg:graph:ontology"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        count(&data, "SELECT (COUNT(*) AS ?n) { GRAPH <urn:sailkg:graph:ontology> { ?s ?p ?o } }"),
+        "293"
+    );
+    let jsonld = dir.path().join("x.jsonld");
+    std::fs::write(&jsonld, r#"{"@id": "http://e/x", "http://e/p": "v"}"#).unwrap();
+    let trig = dir.path().join("x.trig");
+    std::fs::write(&trig, "<http://e/g2> { <http://e/x> <http://e/p> 1 }").unwrap();
+    let output = run(&data, &["load", jsonld.to_str().unwrap(), trig.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        count(
+            &data,
+            "SELECT (COUNT(*) AS ?n) { { ?s <http://e/p> ?o } UNION { GRAPH <http://e/g2> { ?s ?p ?o } } }"
+        ),
+        "2"
+    );
+}
+
+#[test]
+fn malformed_rdf_is_located_and_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let good = dir.path().join("good.nt");
+    std::fs::write(&good, "<http://e/a> <http://e/b> <http://e/c> .\n").unwrap();
+    let bad = dir.path().join("bad.ttl");
+    std::fs::write(&bad, "@prefix e: <http://e/> .\ne:a e:b e:c .\ne:a e:b \"open .\n").unwrap();
+    let output = run(&data, &["load", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains(&format!("{}:3:", bad.display())), "{message}");
+    assert_eq!(count(&data, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"), "0", "nothing of the load may remain");
+
+    let unknown = dir.path().join("x.csv");
+    std::fs::write(&unknown, "a,b\n").unwrap();
+    let output = run(&data, &["load", unknown.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("unknown RDF format"), "{}", stderr(&output));
+    let output = run(&data, &["load", "/no/such/file.nt"]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn bad_queries_and_config_are_user_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = run(&data, &["query", "SELECT * WHERE { ?s ?p }"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("SPARQL syntax error"), "{}", stderr(&output));
+    let output = run(&data, &["update", "INSERT DATA { <a> }"]);
+    assert_eq!(output.status.code(), Some(1));
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[server]\nbind = \"127.0.0.1:1\"\ntimeuot = 3\n").unwrap();
+    let output = run(&data, &["--config", config.to_str().unwrap(), "query", "ASK {}"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("timeuot") && message.contains("line 3"), "{message}");
+    let output = crate::sailkg(&data)
+        .args(["query", "ASK {}"])
+        .env("SAILKG_QUERY_TIMEOUT_SECS", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("SAILKG_QUERY_TIMEOUT_SECS"));
+    let help = run(&data, &["--help"]);
+    assert!(stdout(&help).contains("serve") && stdout(&help).contains("Exit codes"));
+}
+
+#[test]
+fn backup_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = run(&data, &["init", "--demo"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let airports = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?a a <http://schema.org/Airport> } }";
+    assert_eq!(count(&data, airports), "40");
+    let backup = dir.path().join("backup");
+    let output = run(&data, &["backup", backup.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&data, &["update", "DROP ALL"]);
+    assert!(output.status.success());
+    assert_eq!(count(&data, airports), "0");
+    let output = run(&data, &["restore", backup.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(count(&data, airports), "40");
+    let output = run(&data, &["backup", backup.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "backing up over an existing folder is refused");
+}
+
+#[test]
+fn query_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = crate::sailkg(&data)
+        .args(["query", "@-", "--format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"SELECT (1 + 1 AS ?two) {}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&output), "two\r\n2\r\n");
+}

@@ -1,0 +1,230 @@
+//! The SAIL-KG HTTP server (actix-web): SPARQL 1.1 Protocol, Graph Store Protocol, service
+//! description, health, metrics and the embedded web page.
+//!
+//! Only this crate knows HTTP. It owns request parsing, content negotiation, authentication,
+//! limits and the mapping of errors to statuses; the store does the work.
+
+mod error;
+mod gsp;
+mod metrics;
+mod negotiate;
+mod sparql;
+mod stream;
+
+pub use error::ApiError;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use sailkg_core::{Config, Role};
+use sailkg_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) config: Arc<Config>,
+    pub(crate) metrics: Arc<metrics::Metrics>,
+}
+
+/// A started server.
+pub struct RunningServer {
+    /// The addresses it listens on (the real port when the config asked for port 0).
+    pub addrs: Vec<SocketAddr>,
+    /// Stops it.
+    pub handle: actix_web::dev::ServerHandle,
+    /// Resolves when it has stopped.
+    pub server: actix_web::dev::Server,
+}
+
+/// Binds the server; run the returned future (`server.server.await`) to serve.
+pub fn start(config: Config, store: Store) -> std::io::Result<RunningServer> {
+    let state =
+        AppState { store, config: Arc::new(config.clone()), metrics: Arc::new(metrics::Metrics::default()) };
+    let workers = match config.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || app(state.clone()))
+        .workers(workers)
+        .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .client_request_timeout(std::time::Duration::from_secs(60))
+        .bind(config.server.bind)?;
+    let addrs = server.addrs();
+    let server = server.run();
+    Ok(RunningServer { addrs, handle: server.handle(), server })
+}
+
+fn app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<EitherBody<BoxBody, BoxBody>>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let metrics = Arc::clone(&state.metrics);
+    let cors = Arc::new(state.config.server.cors_origins.clone());
+    App::new()
+        .app_data(web::Data::new(state))
+        .wrap_fn(move |req, srv| {
+            // CORS, closed unless origins are configured.
+            let origin = req
+                .headers()
+                .get(header::ORIGIN)
+                .and_then(|o| o.to_str().ok())
+                .filter(|o| cors.iter().any(|allowed| allowed == o || allowed == "*"))
+                .map(str::to_owned);
+            let start = Instant::now();
+            let method = req.method().to_string();
+            let metrics = Arc::clone(&metrics);
+            let next = match &origin {
+                Some(origin) if req.method() == Method::OPTIONS => {
+                    Next::Answered(req.into_response(preflight_response(origin)))
+                }
+                _ => Next::Call(srv.call(req)),
+            };
+            async move {
+                let mut response = match next {
+                    Next::Call(fut) => fut.await?.map_into_left_body(),
+                    Next::Answered(response) => response.map_into_right_body(),
+                };
+                if let Some(origin) = origin {
+                    let headers = response.headers_mut();
+                    if let Ok(value) = header::HeaderValue::from_str(&origin) {
+                        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+                    }
+                    headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+                }
+                let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+                metrics.record(&route, &method, response.status().as_u16(), start.elapsed());
+                Ok(response)
+            }
+        })
+        .configure(routes)
+}
+
+enum Next<F> {
+    Call(F),
+    Answered(ServiceResponse<BoxBody>),
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(["/sparql", "/sparql/"])
+            .route(web::get().to(sparql::get_any))
+            .route(web::post().to(sparql::post_any))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/query")
+            .route(web::get().to(sparql::get_query))
+            .route(web::post().to(sparql::post_query))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/update")
+            .route(web::post().to(sparql::post_update))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource(["/store", "/store/{tail:.*}"])
+            .route(web::get().to(gsp::get))
+            .route(web::head().to(gsp::head))
+            .route(web::put().to(gsp::put))
+            .route(web::post().to(gsp::post))
+            .route(web::delete().to(gsp::delete))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .route("/health", web::get().to(health))
+    .route("/metrics", web::get().to(metrics_page))
+    .route("/", web::get().to(index));
+}
+
+fn preflight_response(origin: &str) -> HttpResponse {
+    let mut response = HttpResponse::NoContent();
+    if let Ok(value) = header::HeaderValue::from_str(origin) {
+        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, value));
+    }
+    response
+        .insert_header((header::VARY, "Origin"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST, PUT, DELETE"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Authorization, Content-Type, Accept"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+        .finish()
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    ))
+}
+
+/// Checks that the request may write: the server is writable and it carries an admin token.
+pub(crate) fn authorize_write(req: &HttpRequest, state: &AppState) -> Result<Role, ApiError> {
+    if state.config.server.read_only {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "the server is read-only; writes are refused"));
+    }
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "writes need an Authorization: Bearer <token> header with an admin token",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "the Authorization header must be Bearer <token>")
+        })?;
+    match state.config.role_of_token(token) {
+        None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown token")),
+        Some(role) if role.can_write_store() => Ok(role),
+        Some(role) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("the {} role may not change the store directly", role.as_str()),
+        )),
+    }
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "read_only": state.config.server.read_only,
+    }))
+}
+
+async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
+    let bytes = state.store.disk_size();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(bytes))
+}
+
+async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+        ))
+        .body(include_str!("../../../web/index.html"))
+}
+
+/// The absolute URL of the request without its query string: the base IRI of operations and the
+/// IRI of directly identified graphs.
+pub(crate) fn request_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}{}", info.scheme(), info.host(), req.path())
+}

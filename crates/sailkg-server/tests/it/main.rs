@@ -1,0 +1,8 @@
+//! Integration tests of the server, all through real HTTP against a server on a RocksDB store.
+
+mod conformance;
+mod lubm;
+mod manifest;
+mod protocol;
+mod security;
+mod support;

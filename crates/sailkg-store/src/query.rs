@@ -1,0 +1,95 @@
+//! SPARQL query and update with a dataset from the protocol and a time budget.
+
+use crate::{Budget, Result, Store, StoreError};
+use oxigraph::model::{GraphName, NamedNode, NamedOrBlankNode};
+use oxigraph::sparql::{QueryEvaluationError, QueryResults, SparqlEvaluator};
+
+/// A query and how to evaluate it.
+#[derive(Debug, Default, Clone)]
+pub struct QueryRequest<'a> {
+    /// The SPARQL text.
+    pub query: &'a str,
+    /// The base IRI for relative IRIs in the query.
+    pub base_iri: Option<&'a str>,
+    /// Graphs that make up the default graph (SPARQL protocol `default-graph-uri`); they
+    /// override the query's own `FROM`.
+    pub default_graphs: Vec<NamedNode>,
+    /// Graphs available to `GRAPH` (protocol `named-graph-uri`); override `FROM NAMED`.
+    pub named_graphs: Vec<NamedNode>,
+    /// With no dataset given, query the union of all graphs instead of the default graph.
+    pub union_default_graph: bool,
+}
+
+/// An update and how to evaluate it.
+#[derive(Debug, Default, Clone)]
+pub struct UpdateRequest<'a> {
+    /// The SPARQL text.
+    pub update: &'a str,
+    /// The base IRI for relative IRIs in the update.
+    pub base_iri: Option<&'a str>,
+    /// Protocol `using-graph-uri`.
+    pub using_graphs: Vec<NamedNode>,
+    /// Protocol `using-named-graph-uri`.
+    pub using_named_graphs: Vec<NamedNode>,
+}
+
+impl Store {
+    /// Evaluates a query. Evaluation is lazy: the work happens while the results are iterated,
+    /// and stops when `budget` runs out or is cancelled.
+    pub fn query(&self, request: &QueryRequest<'_>, budget: &Budget) -> Result<QueryResults<'static>> {
+        let mut evaluator = SparqlEvaluator::new().with_cancellation_token(budget.token().clone());
+        if let Some(base) = request.base_iri {
+            evaluator = evaluator
+                .with_base_iri(base)
+                .map_err(|e| StoreError::InvalidIri { iri: base.into(), message: e.to_string() })?;
+        }
+        let mut prepared = evaluator.parse_query(request.query)?;
+        let protocol_dataset = !request.default_graphs.is_empty() || !request.named_graphs.is_empty();
+        let dataset = prepared.dataset_mut();
+        if protocol_dataset {
+            dataset.set_default_graph(request.default_graphs.iter().cloned().map(GraphName::from).collect());
+            dataset.set_available_named_graphs(
+                request.named_graphs.iter().cloned().map(NamedOrBlankNode::from).collect(),
+            );
+        } else if request.union_default_graph && dataset.is_default_dataset() {
+            dataset.set_default_graph_as_union();
+        }
+        prepared.on_store(&self.inner).execute().map_err(|e| query_error(e, budget))
+    }
+
+    /// Evaluates an update in one transaction: it applies whole or not at all.
+    pub fn update(&self, request: &UpdateRequest<'_>, budget: &Budget) -> Result<()> {
+        let mut evaluator = SparqlEvaluator::new().with_cancellation_token(budget.token().clone());
+        if let Some(base) = request.base_iri {
+            evaluator = evaluator
+                .with_base_iri(base)
+                .map_err(|e| StoreError::InvalidIri { iri: base.into(), message: e.to_string() })?;
+        }
+        let mut prepared = evaluator.parse_update(request.update)?;
+        if !request.using_graphs.is_empty() || !request.using_named_graphs.is_empty() {
+            for dataset in prepared.using_datasets_mut() {
+                if !dataset.is_default_dataset() {
+                    return Err(StoreError::DatasetConflict);
+                }
+                dataset
+                    .set_default_graph(request.using_graphs.iter().cloned().map(GraphName::from).collect());
+                dataset.set_available_named_graphs(
+                    request.using_named_graphs.iter().cloned().map(NamedOrBlankNode::from).collect(),
+                );
+            }
+        }
+        prepared
+            .on_store(&self.inner)
+            .execute()
+            .map_err(|e| if budget.is_cancelled() { budget.stop_error() } else { StoreError::Update(e) })
+    }
+}
+
+/// Maps an evaluation error, telling a timeout or cancellation apart from a real failure.
+pub(crate) fn query_error(error: QueryEvaluationError, budget: &Budget) -> StoreError {
+    if matches!(error, QueryEvaluationError::Cancelled) || budget.is_cancelled() {
+        budget.stop_error()
+    } else {
+        StoreError::Query(error)
+    }
+}
