@@ -94,11 +94,13 @@ fn main() {
     let big = (big_mb > 0).then(|| big_upload(&work.path().join("big"), big_mb));
     if let Some(big) = &big {
         println!(
-            "\n## Streamed upload of {:.0} MB ({} triples): {:.0} triples/s, server peak RSS {:.0} MB",
+            "\n## Streamed upload of {:.0} MB ({} triples): {:.0} triples/s, server peak RSS {:.0} MB (sampled peaks: anonymous {:.0} MB, mapped files {:.0} MB)",
             big.bytes as f64 / 1e6,
             big.triples,
             big.triples as f64 / big.seconds,
-            big.peak_rss_mb
+            big.peak_rss_mb,
+            big.peak_anon_mb,
+            big.peak_file_mb
         );
     }
 
@@ -138,7 +140,7 @@ fn main() {
         }));
     }
     println!("\n## LUBM queries, median latency (ms)");
-    println!("| query | rows | in-process Oxigraph | SAIL-KG over HTTP | ratio |");
+    println!("| query | JSON bytes | in-process Oxigraph | SAIL-KG over HTTP | ratio |");
     println!("|---|---:|---:|---:|---:|");
     let mut query_rows = Vec::new();
     for (i, (name, _)) in queries.iter().enumerate() {
@@ -169,7 +171,7 @@ fn main() {
             "sailkg_load": {"triples_per_s": cli_tps, "peak_rss_mb": cli_rss, "ratio": cli_tps / ox_tps},
             "post_store": {"triples_per_s": http_tps, "peak_rss_mb": http_rss, "ratio": http_tps / ox_tps},
         },
-        "big_upload": big.as_ref().map(|b| json!({"bytes": b.bytes, "triples": b.triples, "seconds": b.seconds, "triples_per_s": b.triples as f64 / b.seconds, "server_peak_rss_mb": b.peak_rss_mb})),
+        "big_upload": big.as_ref().map(|b| json!({"bytes": b.bytes, "triples": b.triples, "seconds": b.seconds, "triples_per_s": b.triples as f64 / b.seconds, "server_peak_rss_mb": b.peak_rss_mb, "server_peak_anon_mb": b.peak_anon_mb, "server_peak_file_mb": b.peak_file_mb})),
         "queries": query_rows,
         "concurrency": {"clients": 16, "seconds": secs, "requests": concurrency.requests, "throughput_rps": concurrency.throughput, "p50_ms": concurrency.p50_ms, "p99_ms": concurrency.p99_ms, "errors": concurrency.errors},
     });
@@ -324,6 +326,8 @@ struct BigUpload {
     triples: u64,
     seconds: f64,
     peak_rss_mb: f64,
+    peak_anon_mb: f64,
+    peak_file_mb: f64,
 }
 
 /// Generates N-Triples on the fly, so neither side holds the upload.
@@ -365,8 +369,33 @@ impl Read for Generator {
     }
 }
 
+/// Samples a process's resident memory by kind until stopped: (peak anonymous, peak file-backed)
+/// in MB. File-backed pages are mapped store files the kernel can drop at any time.
+fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(f64, f64)> {
+    std::thread::spawn(move || {
+        let (mut anon, mut file) = (0u64, 0u64);
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let field = |name: &str| {
+                    status
+                        .lines()
+                        .find(|l| l.starts_with(name))
+                        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                anon = anon.max(field("RssAnon:"));
+                file = file.max(field("RssFile:"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (anon as f64 / 1024.0, file as f64 / 1024.0)
+    })
+}
+
 fn big_upload(dir: &Path, megabytes: u64) -> BigUpload {
     let server = Server::start(dir);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_rss(server.child.id(), Arc::clone(&stop));
     let counter = Arc::new(Mutex::new((0, 0)));
     let generator = Generator {
         next: 0,
@@ -378,10 +407,12 @@ fn big_upload(dir: &Path, megabytes: u64) -> BigUpload {
     };
     let seconds = upload(&server, generator);
     let peak_rss_mb = server.peak_rss_mb();
+    stop.store(true, Ordering::Relaxed);
+    let (peak_anon_mb, peak_file_mb) = sampler.join().expect("sampler");
     let (bytes, triples) = *counter.lock().expect("counter");
     drop(server);
     std::fs::remove_dir_all(dir).ok();
-    BigUpload { bytes, triples, seconds, peak_rss_mb }
+    BigUpload { bytes, triples, seconds, peak_rss_mb, peak_anon_mb, peak_file_mb }
 }
 
 fn serialize_json(results: QueryResults<'static>) -> usize {

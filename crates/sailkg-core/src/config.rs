@@ -193,7 +193,7 @@ impl Default for SparqlConfig {
 
 impl Default for LoadConfig {
     fn default() -> Self {
-        Self { max_memory_mb: 512, threads: 0 }
+        Self { max_memory_mb: 256, threads: 0 }
     }
 }
 
@@ -280,10 +280,10 @@ impl Config {
         if let Some(v) = get("SAILKG_LOAD_THREADS") {
             self.load.threads = parse_env("SAILKG_LOAD_THREADS", v, "a whole number")?;
         }
-        if let Some(v) = get("SAILKG_ADMIN_TOKEN") {
-            if !v.is_empty() {
-                self.auth.tokens.push(TokenConfig { name: "env".into(), token: v, role: Role::Admin });
-            }
+        if let Some(v) = get("SAILKG_ADMIN_TOKEN")
+            && !v.is_empty()
+        {
+            self.auth.tokens.push(TokenConfig { name: "env".into(), token: v, role: Role::Admin });
         }
         Ok(())
     }

@@ -7,6 +7,5 @@ mod config;
 pub mod vocab;
 
 pub use config::{
-    AuthConfig, Config, ConfigError, ENV_OVERRIDES, LoadConfig, Role, ServerConfig, SparqlConfig,
-    TokenConfig,
+    AuthConfig, Config, ConfigError, ENV_OVERRIDES, LoadConfig, Role, ServerConfig, SparqlConfig, TokenConfig,
 };

@@ -101,7 +101,8 @@ async fn read_graph(
             Err(e) => writer.fail(e.into()),
         }
     });
-    respond(rx, StatusCode::OK, budget, include_body).await
+    respond(rx, StatusCode::OK, budget, include_body, req.conn_data::<crate::stream::ClientSocket>().cloned())
+        .await
 }
 
 pub(crate) async fn put(
@@ -209,7 +210,11 @@ async fn upload(
         web::block(move || {
             let reader = maybe_gunzip(Box::new(io::Cursor::new(data)))
                 .map_err(|source| sailkg_store::StoreError::Io { path: "upload".into(), source })?;
-            store.load_small(vec![LoadInput { name: "upload".into(), format, reader, base_iri }], &graph, replace)
+            store.load_small(
+                vec![LoadInput { name: "upload".into(), format, reader, base_iri }],
+                &graph,
+                replace,
+            )
         })
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
@@ -287,7 +292,11 @@ async fn upload_multipart(
     replace: bool,
     boundary: String,
 ) -> Result<HttpResponse, ApiError> {
-    let data = read_body(body, SMALL_UPLOAD.max(state.config.server.max_request_bytes).min(state.config.server.max_upload_bytes)).await?;
+    let data = read_body(
+        body,
+        SMALL_UPLOAD.max(state.config.server.max_request_bytes).min(state.config.server.max_upload_bytes),
+    )
+    .await?;
     let base_iri = match &graph {
         GraphName::NamedNode(n) => Some(n.as_str().to_owned()),
         _ => Some(request_url(req)),
@@ -301,9 +310,9 @@ async fn upload_multipart(
             if name.trim().eq_ignore_ascii_case("content-type") {
                 part_type = Some(value.trim().to_owned());
             } else if name.trim().eq_ignore_ascii_case("content-disposition") {
-                file_name = value.split(';').find_map(|p| {
-                    p.trim().strip_prefix("filename=").map(|f| f.trim_matches('"').to_owned())
-                });
+                file_name = value
+                    .split(';')
+                    .find_map(|p| p.trim().strip_prefix("filename=").map(|f| f.trim_matches('"').to_owned()));
             }
         }
         let format = part_type

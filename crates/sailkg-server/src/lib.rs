@@ -50,6 +50,7 @@ pub fn start(config: Config, store: Store) -> std::io::Result<RunningServer> {
         n => n,
     };
     let server = HttpServer::new(move || app(state.clone()))
+        .on_connect(stream::ClientSocket::on_connect)
         .workers(workers)
         .shutdown_timeout(config.server.shutdown_timeout_secs)
         .client_request_timeout(std::time::Duration::from_secs(60))

@@ -14,6 +14,23 @@ pub(crate) struct Metrics {
     routes: Mutex<BTreeMap<String, RouteMetrics>>,
     pub(crate) query_timeouts: AtomicU64,
     pub(crate) triples_loaded: AtomicU64,
+    queries_running: AtomicU64,
+}
+
+/// Counts a query as running until dropped, wherever its work ends.
+pub(crate) struct Running(std::sync::Arc<Metrics>);
+
+impl Running {
+    pub(crate) fn new(metrics: &std::sync::Arc<Metrics>) -> Self {
+        metrics.queries_running.fetch_add(1, Ordering::Relaxed);
+        Self(std::sync::Arc::clone(metrics))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.queries_running.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Default, Clone)]
@@ -97,6 +114,9 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE sailkg_triples_loaded_total counter");
         let _ = writeln!(out, "sailkg_triples_loaded_total {}", self.triples_loaded.load(Ordering::Relaxed));
+        let _ = writeln!(out, "# HELP sailkg_queries_running Queries being evaluated or streamed now.");
+        let _ = writeln!(out, "# TYPE sailkg_queries_running gauge");
+        let _ = writeln!(out, "sailkg_queries_running {}", self.queries_running.load(Ordering::Relaxed));
         let _ = writeln!(out, "# HELP sailkg_store_size_bytes Bytes of the RocksDB store on disk.");
         let _ = writeln!(out, "# TYPE sailkg_store_size_bytes gauge");
         let _ = writeln!(out, "sailkg_store_size_bytes {store_bytes}");

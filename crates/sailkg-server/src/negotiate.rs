@@ -70,10 +70,10 @@ pub(crate) fn negotiate<T: Copy>(
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let mut quality = 1.0f32;
         for param in parts {
-            if let Some((key, value)) = param.split_once('=') {
-                if key.trim().eq_ignore_ascii_case("q") {
-                    quality = value.trim().parse().unwrap_or(0.0);
-                }
+            if let Some((key, value)) = param.split_once('=')
+                && key.trim().eq_ignore_ascii_case("q")
+            {
+                quality = value.trim().parse().unwrap_or(0.0);
             }
         }
         if quality <= 0.0 {

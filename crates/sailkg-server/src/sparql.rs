@@ -163,7 +163,9 @@ async fn run_query(
     let budget = store.budget(state.config.query_timeout());
     let (tx, rx) = mpsc::channel::<Msg>(8);
     let task_budget = budget.clone();
+    let running = crate::metrics::Running::new(&state.metrics);
     actix_web::rt::task::spawn_blocking(move || {
+        let _running = running;
         let mut writer = ChannelWriter::new(tx);
         let request = QueryRequest {
             query: &query,
@@ -200,11 +202,13 @@ async fn run_query(
             Err(e) => writer.fail(e.into()),
         }
     });
-    let result = respond(rx, StatusCode::OK, budget, true).await;
-    if let Err(e) = &result {
-        if e.status() == StatusCode::SERVICE_UNAVAILABLE {
-            state.metrics.query_timeouts.fetch_add(1, Ordering::Relaxed);
-        }
+    let result =
+        respond(rx, StatusCode::OK, budget, true, req.conn_data::<crate::stream::ClientSocket>().cloned())
+            .await;
+    if let Err(e) = &result
+        && e.status() == StatusCode::SERVICE_UNAVAILABLE
+    {
+        state.metrics.query_timeouts.fetch_add(1, Ordering::Relaxed);
     }
     result
 }

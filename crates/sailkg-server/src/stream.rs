@@ -1,7 +1,7 @@
 //! Streaming bodies between blocking store work and async HTTP.
 //!
 //! Store work is synchronous, so it runs on the blocking pool and talks to the handler through a
-//! bounded channel: results flow out chunk by chunk (memory stays bounded, and a slow client
+//! bounded channel: results flow out in chunks of 256 KiB (memory stays bounded, and a slow client
 //! slows the query instead of filling RAM), uploads flow in the same way. The first chunk is held
 //! back until it is full or the work ends, so most errors still get a proper status code.
 
@@ -13,7 +13,7 @@ use sailkg_store::Budget;
 use std::io::{self, Read, Write};
 use tokio::sync::mpsc;
 
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 256 * 1024;
 
 pub(crate) enum Msg {
     /// The content type, known once the query shows its result kind; sent before any chunk.
@@ -101,26 +101,61 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// A duplicate of the client connection's socket, taken when the connection opens, so a handler
+/// can tell that its client went away (actix-web does not cancel handlers on disconnect).
+#[derive(Clone)]
+pub(crate) struct ClientSocket(std::sync::Arc<std::os::fd::OwnedFd>);
+
+impl ClientSocket {
+    /// Called by the server for every new connection.
+    pub(crate) fn on_connect(connection: &dyn std::any::Any, extensions: &mut actix_web::dev::Extensions) {
+        use std::os::fd::AsFd;
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            // Responses end with a small write (the last chunk); with Nagle's algorithm it would
+            // wait for the client's delayed ACK, adding up to 40 ms to every query.
+            let _ = tcp.set_nodelay(true);
+            if let Ok(fd) = tcp.as_fd().try_clone_to_owned() {
+                extensions.insert(Self(std::sync::Arc::new(fd)));
+            }
+        }
+    }
+
+    /// Whether the peer closed or reset the connection. Peeking does not consume the bytes of a
+    /// pipelined request, and the socket is non-blocking, so this never waits.
+    fn is_gone(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        match socket2::SockRef::from(&*self.0).peek(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted),
+        }
+    }
+}
+
 /// Turns the channel into a response: waits for the first message to choose the status.
 pub(crate) async fn respond(
     mut rx: mpsc::Receiver<Msg>,
     status: StatusCode,
     budget: Budget,
     include_body: bool,
+    client: Option<ClientSocket>,
 ) -> Result<HttpResponse, ApiError> {
     let mut guard = CancelOnDrop::new(budget.clone());
     // Evaluation checks for cancellation when it reads the store; a long in-memory step could
     // still run past the deadline, so the client gets its 503 on time regardless.
     let deadline = tokio::time::Instant::from_std(budget.deadline() + GRACE);
-    let mut first = recv_until(&mut rx, deadline).await;
+    let mut first = recv_watching(&mut rx, deadline, client.as_ref()).await;
     let mut response = HttpResponse::build(status);
     if let Some(Msg::Start(content_type)) = first {
         response.content_type(content_type);
-        first = recv_until(&mut rx, deadline).await;
+        first = recv_watching(&mut rx, deadline, client.as_ref()).await;
     }
     match first {
         Some(Msg::Fail(error)) => {
-            guard.disarm();
+            // Work that failed has stopped; work whose client left or ran out of time is stopped.
+            if error.status().as_u16() != 499 && error.status() != StatusCode::SERVICE_UNAVAILABLE {
+                guard.disarm();
+            }
             Err(error)
         }
         Some(Msg::End | Msg::Start(_)) | None => {
@@ -165,13 +200,35 @@ pub(crate) async fn respond(
 /// How long after the deadline the handler stops waiting for the work to notice it.
 const GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn recv_until(rx: &mut mpsc::Receiver<Msg>, deadline: tokio::time::Instant) -> Option<Msg> {
-    match tokio::time::timeout_at(deadline, rx.recv()).await {
-        Ok(message) => message,
-        Err(_) => Some(Msg::Fail(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the query ran past its time limit and was stopped; simplify it, add LIMIT, or raise sparql.timeout_secs",
-        ))),
+/// How often a waiting handler checks that its client is still there.
+const CLIENT_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits for the next message, giving up at the deadline or when the client leaves.
+async fn recv_watching(
+    rx: &mut mpsc::Receiver<Msg>,
+    deadline: tokio::time::Instant,
+    client: Option<&ClientSocket>,
+) -> Option<Msg> {
+    loop {
+        let wake = deadline.min(tokio::time::Instant::now() + CLIENT_CHECK);
+        match tokio::time::timeout_at(wake, rx.recv()).await {
+            Ok(message) => return message,
+            Err(_) if tokio::time::Instant::now() >= deadline => {
+                return Some(Msg::Fail(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the query ran past its time limit and was stopped; simplify it, add LIMIT, or raise sparql.timeout_secs",
+                )));
+            }
+            Err(_) => {
+                if client.is_some_and(ClientSocket::is_gone) {
+                    // Dropping the guard in `respond` cancels the work.
+                    return Some(Msg::Fail(ApiError::new(
+                        StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+                        "the client closed the connection",
+                    )));
+                }
+            }
+        }
     }
 }
 

@@ -183,14 +183,12 @@ impl Store {
         let mut quads = Vec::new();
         let mut bytes = 0;
         for input in inputs {
-            let mut parser = RdfParser::from_format(input.format)
-                .rename_blank_nodes()
-                .with_default_graph(graph.clone());
+            let mut parser =
+                RdfParser::from_format(input.format).rename_blank_nodes().with_default_graph(graph.clone());
             if let Some(base) = &input.base_iri {
-                parser = parser.with_base_iri(base).map_err(|e| StoreError::InvalidIri {
-                    iri: base.clone(),
-                    message: e.to_string(),
-                })?;
+                parser = parser
+                    .with_base_iri(base)
+                    .map_err(|e| StoreError::InvalidIri { iri: base.clone(), message: e.to_string() })?;
             }
             let mut reader = ByteCount { inner: input.reader, count: 0 };
             for quad in parser.for_reader(&mut reader) {

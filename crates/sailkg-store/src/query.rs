@@ -37,13 +37,7 @@ impl Store {
     /// Evaluates a query. Evaluation is lazy: the work happens while the results are iterated,
     /// and stops when `budget` runs out or is cancelled.
     pub fn query(&self, request: &QueryRequest<'_>, budget: &Budget) -> Result<QueryResults<'static>> {
-        let mut evaluator = SparqlEvaluator::new().with_cancellation_token(budget.token().clone());
-        if let Some(base) = request.base_iri {
-            evaluator = evaluator
-                .with_base_iri(base)
-                .map_err(|e| StoreError::InvalidIri { iri: base.into(), message: e.to_string() })?;
-        }
-        let mut prepared = evaluator.parse_query(request.query)?;
+        let mut prepared = evaluator(request.base_iri, budget)?.parse_query(request.query)?;
         let protocol_dataset = !request.default_graphs.is_empty() || !request.named_graphs.is_empty();
         let dataset = prepared.dataset_mut();
         if protocol_dataset {
@@ -59,13 +53,7 @@ impl Store {
 
     /// Evaluates an update in one transaction: it applies whole or not at all.
     pub fn update(&self, request: &UpdateRequest<'_>, budget: &Budget) -> Result<()> {
-        let mut evaluator = SparqlEvaluator::new().with_cancellation_token(budget.token().clone());
-        if let Some(base) = request.base_iri {
-            evaluator = evaluator
-                .with_base_iri(base)
-                .map_err(|e| StoreError::InvalidIri { iri: base.into(), message: e.to_string() })?;
-        }
-        let mut prepared = evaluator.parse_update(request.update)?;
+        let mut prepared = evaluator(request.base_iri, budget)?.parse_update(request.update)?;
         if !request.using_graphs.is_empty() || !request.using_named_graphs.is_empty() {
             for dataset in prepared.using_datasets_mut() {
                 if !dataset.is_default_dataset() {
@@ -82,6 +70,17 @@ impl Store {
             .on_store(&self.inner)
             .execute()
             .map_err(|e| if budget.is_cancelled() { budget.stop_error() } else { StoreError::Update(e) })
+    }
+}
+
+/// An evaluator bound to the budget's cancellation token, resolving against `base`.
+fn evaluator(base: Option<&str>, budget: &Budget) -> Result<SparqlEvaluator> {
+    let evaluator = SparqlEvaluator::new().with_cancellation_token(budget.token().clone());
+    match base {
+        Some(base) => evaluator
+            .with_base_iri(base)
+            .map_err(|e| StoreError::InvalidIri { iri: base.into(), message: e.to_string() }),
+        None => Ok(evaluator),
     }
 }
 

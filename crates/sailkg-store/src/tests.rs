@@ -18,9 +18,13 @@ fn input(name: &str, format: RdfFormat, text: &str) -> LoadInput {
     }
 }
 
-fn select_json(store: &Store, query: &str) -> String {
+fn select_csv(store: &Store, query: &str) -> String {
+    csv(store, &QueryRequest { query, ..Default::default() })
+}
+
+fn csv(store: &Store, request: &QueryRequest<'_>) -> String {
     let budget = store.budget(std::time::Duration::from_secs(10));
-    let results = store.query(&QueryRequest { query, ..Default::default() }, &budget).unwrap();
+    let results = store.query(request, &budget).unwrap();
     let mut out = Vec::new();
     write_results(
         results,
@@ -52,7 +56,7 @@ fn bulk_load_reports_and_targets_the_graph() {
         store.bulk_load(vec![input("a.ttl", RdfFormat::Turtle, "<s> <p> <o1>, <o2> .")], &g, None).unwrap();
     assert_eq!(report.triples, 2);
     assert_eq!(
-        select_json(&store, "SELECT (COUNT(*) AS ?n) { GRAPH <http://example.com/g> { ?s ?p ?o } }"),
+        select_csv(&store, "SELECT (COUNT(*) AS ?n) { GRAPH <http://example.com/g> { ?s ?p ?o } }"),
         "n\r\n2\r\n"
     );
 }
@@ -78,11 +82,12 @@ fn small_load_replaces_atomically() {
     let (_dir, store) = open();
     let g = GraphName::from(NamedNode::new("http://example.com/g").unwrap());
     store.load_small(vec![input("a", RdfFormat::Turtle, "<s> <p> <o> .")], &g, false).unwrap();
-    let err = store.load_small(vec![input("b", RdfFormat::Turtle, "<s> <p> <o2> . oops")], &g, true).unwrap_err();
+    let err =
+        store.load_small(vec![input("b", RdfFormat::Turtle, "<s> <p> <o2> . oops")], &g, true).unwrap_err();
     assert!(matches!(err, StoreError::Parse { line: 1, .. }), "{err}");
     assert_eq!(store.len().unwrap(), 1);
     store.load_small(vec![input("c", RdfFormat::Turtle, "<s> <p> <o3> .")], &g, true).unwrap();
-    assert_eq!(select_json(&store, "SELECT ?o { GRAPH ?g { ?s ?p ?o } }"), "o\r\nhttp://example.com/o3\r\n");
+    assert_eq!(select_csv(&store, "SELECT ?o { GRAPH ?g { ?s ?p ?o } }"), "o\r\nhttp://example.com/o3\r\n");
 }
 
 #[test]
@@ -147,41 +152,18 @@ fn protocol_dataset_overrides_from() {
             false,
         )
         .unwrap();
-    let budget = store.budget(std::time::Duration::from_secs(10));
     let request = QueryRequest {
         query: "SELECT ?o FROM <http://example.com/g1> { ?s ?p ?o }",
         default_graphs: vec![NamedNode::new("http://example.com/g2").unwrap()],
         ..Default::default()
     };
-    let results = store.query(&request, &budget).unwrap();
-    let mut out = Vec::new();
-    write_results(
-        results,
-        ResultsFormat::Sparql(QueryResultsFormat::Csv),
-        RdfFormat::NTriples,
-        &mut out,
-        10,
-        &budget,
-    )
-    .unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), "o\r\n3\r\n");
+    assert_eq!(csv(&store, &request), "o\r\n3\r\n");
     let union = QueryRequest {
         query: "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }",
         union_default_graph: true,
         ..Default::default()
     };
-    let results = store.query(&union, &budget).unwrap();
-    let mut out = Vec::new();
-    write_results(
-        results,
-        ResultsFormat::Sparql(QueryResultsFormat::Csv),
-        RdfFormat::NTriples,
-        &mut out,
-        10,
-        &budget,
-    )
-    .unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), "n\r\n3\r\n");
+    assert_eq!(csv(&store, &union), "n\r\n3\r\n");
 }
 
 #[test]

@@ -29,8 +29,10 @@ fn load_query_update_round_trip() {
     assert!(stdout(&xml).contains("<sparql"));
     let tsv = run(&data, &["query", "SELECT ?s { GRAPH ?g { ?s <http://e/knows> ?o } }", "--format", "tsv"]);
     assert_eq!(stdout(&tsv), "?s\n<http://e/alice>\n");
-    let graph =
-        run(&data, &["query", "CONSTRUCT { ?s <http://e/knows> ?o } WHERE { GRAPH ?g { ?s <http://e/knows> ?o } }"]);
+    let graph = run(
+        &data,
+        &["query", "CONSTRUCT { ?s <http://e/knows> ?o } WHERE { GRAPH ?g { ?s <http://e/knows> ?o } }"],
+    );
     assert!(
         stdout(&graph).contains("<http://e/alice> <http://e/knows> <http://e/bob>"),
         "{}",

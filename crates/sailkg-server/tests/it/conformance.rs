@@ -288,7 +288,9 @@ fn query_evaluation(
                     let mut row: Vec<(String, String)> = header
                         .iter()
                         .zip(csv_cells(line))
-                        .map(|(h, c)| (h.to_string(), if c.starts_with("_:") { "_:".into() } else { c.to_owned() }))
+                        .map(|(h, c)| {
+                            (h.to_string(), if c.starts_with("_:") { "_:".into() } else { c.to_owned() })
+                        })
                         .collect();
                     row.sort();
                     row
@@ -319,7 +321,7 @@ fn actual_results(reply: &crate::support::Reply) -> Result<Results, String> {
     }
     let format =
         oxigraph::io::RdfFormat::from_media_type(media).ok_or(format!("unexpected content type {media}"))?;
-    parse_graph(&reply.body, format, None).map(Results::Graph)
+    parse_graph(&reply.body, format, None).map(|g| Results::Graph(Box::new(g)))
 }
 
 fn update_evaluation(

@@ -43,8 +43,7 @@ fn lubm1_queries_return_the_expected_counts() {
             None,
         );
         assert_eq!(reply.status, 200, "{query_name}: {}", reply.text());
-        let Results::Solutions(rows) = parse_results(&reply.body, QueryResultsFormat::Json).unwrap()
-        else {
+        let Results::Solutions(rows) = parse_results(&reply.body, QueryResultsFormat::Json).unwrap() else {
             panic!("{query_name} did not return solutions")
         };
         assert_eq!(rows.len(), count, "{query_name}");

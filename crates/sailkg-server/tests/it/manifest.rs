@@ -160,7 +160,7 @@ pub enum Results {
     Boolean(bool),
     /// Rows, each a list of (variable name, term).
     Solutions(Vec<Vec<(String, Term)>>),
-    Graph(Graph),
+    Graph(Box<Graph>),
 }
 
 pub fn parse_results(data: &[u8], format: QueryResultsFormat) -> Result<Results, String> {
@@ -193,7 +193,7 @@ pub fn read_expected(url: &str) -> Results {
         .map(|s| s.into_owned());
     match result_set {
         Some(set) => result_set_graph(&graph, &set),
-        None => Results::Graph(graph),
+        None => Results::Graph(Box::new(graph)),
     }
 }
 

@@ -346,3 +346,33 @@ fn cors_is_closed_unless_configured() {
     let reply = send(&open.agent, "GET", &open.url("/health"), &[("Origin", "http://evil.example")], None);
     assert!(reply.headers.get("access-control-allow-origin").is_none());
 }
+
+#[test]
+fn client_disconnect_stops_the_query() {
+    let server = TestServer::start_with(|c| c.sparql.timeout_secs = 3600);
+    let data: String = (0..60)
+        .flat_map(|i| (0..60).map(move |j| format!("<http://e/{i}> <http://e/p> <http://e/{j}> .\n")))
+        .collect();
+    server.store.oxigraph().load_from_slice(oxigraph::io::RdfFormat::NTriples, data.as_bytes()).unwrap();
+    let running = || {
+        let metrics = send(&server.agent, "GET", &server.url("/metrics"), &[], None).text();
+        metrics.lines().find_map(|l| l.strip_prefix("sailkg_queries_running ")).unwrap_or("").to_owned()
+    };
+    // A client that gives up after half a second, long before the query could end.
+    let impatient: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_millis(500)))
+        .build()
+        .into();
+    let query = "SELECT (COUNT(*) AS ?n) { ?a <http://e/p> ?b . ?b <http://e/p> ?c . ?c <http://e/p> ?d . ?d <http://e/p> ?e . ?e <http://e/p> ?f }";
+    let result =
+        impatient.post(&server.url("/sparql")).header("Content-Type", "application/sparql-query").send(query);
+    assert!(result.is_err(), "the client should have timed out");
+    // The server notices the closed connection and cancels the evaluation; poll for it rather
+    // than asserting a time.
+    let mut polls = 0;
+    while running() != "0" {
+        polls += 1;
+        assert!(polls < 600, "the query kept running after its client left");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

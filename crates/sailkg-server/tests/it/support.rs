@@ -32,8 +32,7 @@ impl TestServer {
 
     pub fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::default();
-        config.data_dir = dir.path().to_owned();
+        let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
         config.server.bind = "127.0.0.1:0".parse().expect("address");
         config.server.workers = 2;
         config.auth.tokens = vec![
