@@ -133,7 +133,7 @@ pub enum OutputFormat {
 /// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SAILKG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sailkg=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sailkg_cli=info,sailkg_server=info,sailkg_store=info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
