@@ -1,6 +1,6 @@
 //! What each command does.
 
-use crate::{Cli, Command, OutputFormat, RdfSyntax, UserError};
+use crate::{CatalogAction, Cli, Command, IngestFormat, OutputFormat, RdfSyntax, UserError};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use oxigraph::io::{JsonLdProfileSet, RdfFormat};
@@ -41,6 +41,10 @@ pub fn run(cli: Cli) -> Result<()> {
             config.server.read_only |= read_only;
             serve(config, demo)
         }
+        Command::Ingest { paths, name, rules, format } => {
+            ingest(&config, &paths, name, rules.as_deref(), format)
+        }
+        Command::Catalog { action } => catalog(&config, action.unwrap_or(CatalogAction::List)),
         Command::Backup { dir } => {
             let store = open(&config)?;
             let manifest = store.backup(&dir)?;
@@ -216,6 +220,168 @@ fn serve(config: Config, demo: bool) -> Result<()> {
         }
         running.server.await.context("the server stopped with an error")
     })
+}
+
+fn ingest(
+    config: &Config,
+    paths: &[std::path::PathBuf],
+    name: Option<String>,
+    rules: Option<&Path>,
+    format: IngestFormat,
+) -> Result<()> {
+    // (file, whether it came from a directory listing)
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<_> = std::fs::read_dir(path)
+                .map_err(|e| UserError(format!("{}: {e}", path.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect();
+            entries.sort();
+            files.extend(entries.into_iter().map(|p| (p, true)));
+        } else {
+            files.push((path.clone(), false));
+        }
+    }
+    if name.is_some() && files.len() > 1 {
+        return Err(UserError(
+            "--name needs a single file; each file of a directory is its own source".into(),
+        )
+        .into());
+    }
+    let rules = match rules {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+            sailkg_ingest::Rules::from_toml(&text, &path.display().to_string())?
+        }
+        None => sailkg_ingest::Rules::default(),
+    };
+    let format = match format {
+        IngestFormat::Auto => None,
+        IngestFormat::Csv => Some(sailkg_ingest::SourceFormat::Csv),
+        IngestFormat::Tsv => Some(sailkg_ingest::SourceFormat::Tsv),
+        IngestFormat::Json => Some(sailkg_ingest::SourceFormat::Json),
+        IngestFormat::Ndjson => Some(sailkg_ingest::SourceFormat::Ndjson),
+        IngestFormat::Geojson => Some(sailkg_ingest::SourceFormat::GeoJson),
+        IngestFormat::Parquet => Some(sailkg_ingest::SourceFormat::Parquet),
+    };
+    let store = open(config)?;
+    let options = sailkg_ingest::IngestOptions { name, format, rules };
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(files.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    let mut skipped = Vec::new();
+    for (file, listed) in &files {
+        bar.set_message(file.display().to_string());
+        match sailkg_ingest::ingest(&store, file, &options) {
+            Ok(report) => reports.push(report),
+            // A directory may hold files of other kinds; naming such a file is an error.
+            Err(sailkg_ingest::IngestError::UnknownFormat(_)) if *listed => skipped.push(file),
+            Err(e) => failures.push(anyhow::Error::new(e)),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!(
+        "{:<24} {:<17} {:<8} {:>9} {:>9} {:>8}  status",
+        "source", "version", "format", "read", "written", "rejected"
+    );
+    for r in &reports {
+        println!(
+            "{:<24} {:<17} {:<8} {:>9} {:>9} {:>8}  {}",
+            r.source,
+            r.version,
+            r.format,
+            r.rows_read,
+            r.rows_written,
+            r.rows_rejected,
+            if r.unchanged { "unchanged".to_owned() } else { changed_summary(&r.changed) }
+        );
+        if let Some(rejects) = &r.rejects {
+            println!("  rejects: {}", rejects.display());
+        }
+    }
+    for file in skipped {
+        println!("skipped {} (not a tabular format ingest reads)", file.display());
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        n => {
+            for failure in &failures {
+                eprintln!("error: {failure:#}");
+            }
+            Err(UserError(format!("{n} of {} files failed", files.len())).into())
+        }
+    }
+}
+
+fn changed_summary(changed: &[(String, u64)]) -> String {
+    let parts: Vec<String> =
+        changed.iter().filter(|(_, n)| *n > 0).map(|(rule, n)| format!("{rule} {n}")).collect();
+    if parts.is_empty() {
+        "new version".into()
+    } else {
+        format!("new version; cells changed: {}", parts.join(", "))
+    }
+}
+
+fn catalog(config: &Config, action: CatalogAction) -> Result<()> {
+    let store = open(config)?;
+    match action {
+        CatalogAction::List => {
+            println!(
+                "{:<24} {:<17} {:>9} {:>8}  {:<22} format",
+                "source", "latest version", "rows", "versions", "issued"
+            );
+            for d in sailkg_ingest::list_datasets(&store)? {
+                println!(
+                    "{:<24} {:<17} {:>9} {:>8}  {:<22} {}",
+                    d.name, d.latest_version, d.rows, d.versions, d.issued, d.format
+                );
+            }
+        }
+        CatalogAction::Show { name } => {
+            let Some((d, columns)) = sailkg_ingest::show_dataset(&store, &name)? else {
+                return Err(
+                    UserError(format!("no source named {name:?}; `sailkg catalog list` shows them")).into()
+                );
+            };
+            println!(
+                "source {}
+latest version {} ({} rows, {} versions, issued {}, {})",
+                d.name, d.latest_version, d.rows, d.versions, d.issued, d.format
+            );
+            println!("{:<28} {:<12} {:>6} {:>9}  range", "column", "type", "nulls", "distinct");
+            for c in columns {
+                let range = match (&c.min, &c.max) {
+                    (Some(lo), Some(hi)) => format!("{lo} .. {hi}"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{:<28} {:<12} {:>5.1}% {:>9}  {range}",
+                    c.name,
+                    c.datatype,
+                    c.null_share * 100.0,
+                    c.distinct
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A command argument that is either the text itself or `@FILE` (`@-` for standard input).

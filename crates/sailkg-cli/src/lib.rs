@@ -86,6 +86,27 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Ingest tabular sources (CSV, TSV, JSON, NDJSON, GeoJSON, Parquet): cleanse, profile, write a
+    /// versioned Parquet table and catalogue it. A directory ingests each file as its own source.
+    Ingest {
+        /// Files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The source name (only with a single file) [default: the file name].
+        #[arg(long)]
+        name: Option<String>,
+        /// Cleansing rules (TOML) instead of the defaults.
+        #[arg(long, value_name = "RULES.toml")]
+        rules: Option<PathBuf>,
+        /// The format of every file instead of detecting it.
+        #[arg(long, value_enum, default_value_t = IngestFormat::Auto)]
+        format: IngestFormat,
+    },
+    /// List the catalogued sources, or show one with its column profiles.
+    Catalog {
+        #[command(subcommand)]
+        action: Option<CatalogAction>,
+    },
     /// Write a consistent backup of the store into a new folder.
     Backup {
         /// The folder to create.
@@ -96,6 +117,37 @@ pub enum Command {
         /// A folder written by `sailkg backup`.
         dir: PathBuf,
     },
+}
+
+/// What `catalog` does.
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Every source with its latest version (the default).
+    List,
+    /// One source: versions, rows and column profiles.
+    Show {
+        /// The source name.
+        name: String,
+    },
+}
+
+/// Formats for `ingest --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IngestFormat {
+    /// Detect from the name and content.
+    Auto,
+    /// Comma-separated (or another separator, detected).
+    Csv,
+    /// Tab-separated.
+    Tsv,
+    /// A JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// GeoJSON FeatureCollection.
+    Geojson,
+    /// Apache Parquet.
+    Parquet,
 }
 
 /// RDF syntaxes for `load --format`.
@@ -132,8 +184,9 @@ pub enum OutputFormat {
 
 /// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SAILKG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sailkg_cli=info,sailkg_server=info,sailkg_store=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SAILKG_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,sailkg_cli=info,sailkg_server=info,sailkg_store=info")
+    });
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -149,6 +202,9 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
             return 1;
         }
         if let Some(e) = cause.downcast_ref::<sailkg_store::StoreError>() {
+            return if e.is_user_error() { 1 } else { 2 };
+        }
+        if let Some(e) = cause.downcast_ref::<sailkg_ingest::IngestError>() {
             return if e.is_user_error() { 1 } else { 2 };
         }
     }

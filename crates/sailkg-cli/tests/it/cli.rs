@@ -159,3 +159,43 @@ fn query_from_stdin() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(stdout(&output), "two\r\n2\r\n");
 }
+
+#[test]
+fn ingest_a_directory_and_browse_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sources = dir.path().join("sources");
+    std::fs::create_dir(&sources).unwrap();
+    std::fs::copy(shared().join("data/demo/lookup_people.csv"), sources.join("people.csv")).unwrap();
+    std::fs::copy(shared().join("data/demo/earthquakes.json"), sources.join("quakes.json")).unwrap();
+    std::fs::write(sources.join("notes.txt"), "not a table").unwrap();
+    std::fs::write(sources.join("ragged.csv"), "a,b\n1,2\n3\n").unwrap();
+    let output = run(&data, &["ingest", sources.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("people") && text.contains("quakes") && text.contains("geojson"), "{text}");
+    assert!(text.contains("skipped") && text.contains("notes.txt"), "{text}");
+    assert!(text.contains("rejects:") && text.contains(".rejects.csv"), "{text}");
+    let again = run(&data, &["ingest", sources.join("people.csv").to_str().unwrap()]);
+    assert!(stdout(&again).contains("unchanged"), "{}", stdout(&again));
+    let list = stdout(&run(&data, &["catalog"]));
+    assert!(list.contains("people") && list.contains("1707"), "{list}");
+    let show = run(&data, &["catalog", "show", "quakes"]);
+    assert!(stdout(&show).contains("geometry"), "{}", stdout(&show));
+    assert_eq!(run(&data, &["catalog", "show", "nothing"]).status.code(), Some(1));
+    // The catalogue is in the store: SPARQL sees it.
+    assert_eq!(
+        count(
+            &data,
+            "SELECT (COUNT(*) AS ?n) { GRAPH <urn:sailkg:graph:catalog> { ?v a <urn:sailkg:vocab#SourceVersion> } }"
+        ),
+        "3"
+    );
+    let garbage = dir.path().join("garbage.csv");
+    std::fs::write(&garbage, b"\x00\x01\x02\x03").unwrap();
+    let output = run(&data, &["ingest", garbage.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("binary"), "{}", stderr(&output));
+    let output = run(&data, &["ingest", "--name", "x", sources.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+}

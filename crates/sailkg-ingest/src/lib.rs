@@ -1,0 +1,181 @@
+//! SAIL-KG ingest: read a source file, cleanse it by rules, profile it, write a versioned Parquet
+//! table and describe it in the catalogue (DCAT + PROV) — all or nothing.
+//!
+//! Tabular work uses polars. Nothing here knows HTTP; polars calls are synchronous, so async
+//! callers run them on a blocking pool.
+
+mod catalog;
+mod cleanse;
+mod error;
+mod profile;
+mod read;
+
+pub use catalog::{DatasetSummary, list_datasets, show_dataset};
+pub use cleanse::{CleanseReport, Rules};
+pub use error::{IngestError, Result};
+pub use profile::{ColumnProfile, TopValue};
+pub use read::{Reject, SourceFormat};
+
+use sailkg_store::Store;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// How to ingest one file.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// The source name; defaults to the file name without extension.
+    pub name: Option<String>,
+    /// The format; detected from the name and content when `None`.
+    pub format: Option<SourceFormat>,
+    /// Cleansing rules; the defaults when not given.
+    pub rules: Rules,
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestReport {
+    /// The source name.
+    pub source: String,
+    /// The version: the first 16 hex digits of the file's SHA-256.
+    pub version: String,
+    /// Whether this version was already catalogued, so nothing was done.
+    pub unchanged: bool,
+    /// The detected format.
+    pub format: String,
+    /// Records read (good and rejected).
+    pub rows_read: u64,
+    /// Rows written to the table.
+    pub rows_written: u64,
+    /// Rows sent to the reject file.
+    pub rows_rejected: u64,
+    /// Cells changed per cleansing rule.
+    pub changed: Vec<(String, u64)>,
+    /// The Parquet table.
+    pub table: PathBuf,
+    /// The reject file, when there are rejects.
+    pub rejects: Option<PathBuf>,
+    /// The column profiles.
+    pub columns: Vec<ColumnProfile>,
+}
+
+/// Ingests one file into the data directory of `store`.
+pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<IngestReport> {
+    let started = SystemTime::now();
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Io { path: path.into(), source })?;
+    let digest = hex(&Sha256::digest(&bytes));
+    let version = digest[..16].to_owned();
+    let source = match &options.name {
+        Some(name) => check_name(name)?,
+        None => default_name(path),
+    };
+    let format = match options.format {
+        Some(format) => format,
+        None => SourceFormat::detect(path, &bytes)?,
+    };
+    let table = store.data_dir().join("tables").join(&source).join(format!("{version}.parquet"));
+    if catalog::version_exists(store, &source, &version)? {
+        let columns = catalog::column_profiles(store, &source, &version)?;
+        return Ok(IngestReport {
+            source,
+            version,
+            unchanged: true,
+            format: format.name().into(),
+            rows_read: 0,
+            rows_written: 0,
+            rows_rejected: 0,
+            changed: Vec::new(),
+            table,
+            rejects: None,
+            columns,
+        });
+    }
+    let name = path.display().to_string();
+    let (mut frame, rejects, rows_read) = read::read(&bytes, format, &name)?;
+    let cleanse = cleanse::apply(&mut frame, &options.rules)?;
+    let columns = profile::profile(&frame)?;
+    let dir = table.parent().map(Path::to_path_buf).unwrap_or_default();
+    std::fs::create_dir_all(&dir).map_err(|source| IngestError::Io { path: dir.clone(), source })?;
+    // Files are written under temporary names and renamed; the version becomes visible only
+    // when its catalogue entry is committed, after both files are complete.
+    let table_bytes = write_parquet(&mut frame, &table)?;
+    let rejects_path = if rejects.is_empty() {
+        None
+    } else {
+        let path = dir.join(format!("{version}.rejects.csv"));
+        read::write_rejects(&rejects, &path)?;
+        Some(path)
+    };
+    let entry = catalog::Entry {
+        source: &source,
+        version: &version,
+        content_sha256: &digest,
+        original: path,
+        format,
+        table: &table,
+        table_bytes,
+        rows: frame.height() as u64,
+        rejected: rejects.len() as u64,
+        columns: &columns,
+        rules_hash: &options.rules.hash(),
+        started,
+        ended: SystemTime::now(),
+    };
+    if let Err(e) = catalog::commit(store, &entry) {
+        let _ = std::fs::remove_file(&table);
+        if let Some(path) = &rejects_path {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
+    }
+    Ok(IngestReport {
+        source,
+        version,
+        unchanged: false,
+        format: format.name().into(),
+        rows_read,
+        rows_written: frame.height() as u64,
+        rows_rejected: rejects.len() as u64,
+        changed: cleanse.changed,
+        table,
+        rejects: rejects_path,
+        columns,
+    })
+}
+
+fn write_parquet(frame: &mut polars::prelude::DataFrame, target: &Path) -> Result<u64> {
+    use polars::prelude::{ParquetCompression, ParquetWriter};
+    let temporary = target.with_extension("parquet.partial");
+    let file = std::fs::File::create(&temporary)
+        .map_err(|source| IngestError::Io { path: temporary.clone(), source })?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Snappy)
+        .finish(frame)
+        .map_err(|e| IngestError::Table(format!("cannot write {}: {e}", target.display())))?;
+    std::fs::rename(&temporary, target).map_err(|source| IngestError::Io { path: target.into(), source })?;
+    Ok(std::fs::metadata(target).map(|m| m.len()).unwrap_or(0))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A source name from a file name: letters, digits, `-` and `_`.
+fn default_name(path: &Path) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("source");
+    let stem = stem.split('.').next().unwrap_or(stem);
+    let name: String =
+        stem.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    if name.is_empty() { "source".into() } else { name }
+}
+
+fn check_name(name: &str) -> Result<String> {
+    if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+        Ok(name.to_owned())
+    } else {
+        Err(IngestError::InvalidName(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

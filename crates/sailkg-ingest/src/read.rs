@@ -1,0 +1,496 @@
+//! Readers: bytes of a source file to a table, plus the records that could not be read.
+
+use crate::{IngestError, Result};
+use polars::prelude::*;
+use std::io::{Cursor, Write};
+use std::path::Path;
+
+/// The formats ingest reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    /// Comma (or other single-character) separated values; the separator is detected.
+    Csv,
+    /// Tab-separated values.
+    Tsv,
+    /// A JSON array of objects (or one object).
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// A GeoJSON FeatureCollection: properties plus the geometry as WKT.
+    GeoJson,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// A record that could not be read, kept for a person to look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    /// 1-based line (CSV) or record (JSON) number in the source.
+    pub row: u64,
+    /// The field concerned, empty when the whole record is.
+    pub field: String,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The raw text.
+    pub raw: String,
+}
+
+impl SourceFormat {
+    /// Parses a `--format` value.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "csv" => Self::Csv,
+            "tsv" | "tab" => Self::Tsv,
+            "json" => Self::Json,
+            "ndjson" | "jsonl" => Self::Ndjson,
+            "geojson" => Self::GeoJson,
+            "parquet" => Self::Parquet,
+            _ => return None,
+        })
+    }
+
+    /// The name used in reports and the catalogue.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Tsv => "tsv",
+            Self::Json => "json",
+            Self::Ndjson => "ndjson",
+            Self::GeoJson => "geojson",
+            Self::Parquet => "parquet",
+        }
+    }
+
+    /// The media type of the original file.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv",
+            Self::Tsv => "text/tab-separated-values",
+            Self::Json => "application/json",
+            Self::Ndjson => "application/x-ndjson",
+            Self::GeoJson => "application/geo+json",
+            Self::Parquet => "application/vnd.apache.parquet",
+        }
+    }
+
+    /// Tells the format from the file name, then from the first bytes.
+    pub fn detect(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let by_name = match extension.as_str() {
+            "csv" => Some(Self::Csv),
+            "tsv" | "tab" => Some(Self::Tsv),
+            "ndjson" | "jsonl" => Some(Self::Ndjson),
+            "geojson" => Some(Self::GeoJson),
+            "parquet" | "pq" => Some(Self::Parquet),
+            "json" => Some(Self::Json),
+            _ => None,
+        };
+        if bytes.starts_with(b"PAR1") {
+            return Ok(Self::Parquet);
+        }
+        match by_name {
+            Some(Self::Json) => {
+                let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+                if head.contains("\"FeatureCollection\"") {
+                    Ok(Self::GeoJson)
+                } else if head.trim_start().starts_with('{') && looks_like_ndjson(bytes) {
+                    Ok(Self::Ndjson)
+                } else {
+                    Ok(Self::Json)
+                }
+            }
+            Some(format) => Ok(format),
+            None => Err(IngestError::UnknownFormat(path.display().to_string())),
+        }
+    }
+}
+
+fn looks_like_ndjson(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(65536)]);
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
+    serde_json::from_str::<serde_json::Value>(first).is_ok() && lines.next().is_some()
+}
+
+/// Reads a source: the table, the rejected records, and the number of records read.
+pub(crate) fn read(bytes: &[u8], format: SourceFormat, name: &str) -> Result<(DataFrame, Vec<Reject>, u64)> {
+    match format {
+        SourceFormat::Parquet => {
+            let frame = ParquetReader::new(Cursor::new(bytes))
+                .finish()
+                .map_err(|e| malformed(name, format!("not a readable Parquet file: {e}")))?;
+            let rows = frame.height() as u64;
+            Ok((frame, Vec::new(), rows))
+        }
+        SourceFormat::Csv | SourceFormat::Tsv => {
+            let text = decode_text(bytes, name)?;
+            read_delimited(&text, (format == SourceFormat::Tsv).then_some(b'\t'), name)
+        }
+        SourceFormat::Json => {
+            let text = decode_text(bytes, name)?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| malformed(name, format!("line {}, column {}: {e}", e.line(), e.column())))?;
+            let records = match value {
+                serde_json::Value::Array(items) => items,
+                object @ serde_json::Value::Object(_) => vec![object],
+                _ => return Err(malformed(name, "expected a JSON array of objects".into())),
+            };
+            records_to_frame(records, name)
+        }
+        SourceFormat::Ndjson => {
+            let text = decode_text(bytes, name)?;
+            let mut records = Vec::new();
+            let mut rejects = Vec::new();
+            let mut read = 0;
+            for (index, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                read += 1;
+                match serde_json::from_str::<serde_json::Value>(line) {
+                    Ok(value @ serde_json::Value::Object(_)) => records.push(value),
+                    Ok(_) => rejects.push(reject(index, "", "not a JSON object", line)),
+                    Err(e) => rejects.push(reject(index, "", &format!("invalid JSON: {e}"), line)),
+                }
+            }
+            let (frame, mut more, _) = records_to_frame(records, name)?;
+            rejects.append(&mut more);
+            Ok((frame, rejects, read))
+        }
+        SourceFormat::GeoJson => {
+            let text = decode_text(bytes, name)?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| malformed(name, format!("line {}, column {}: {e}", e.line(), e.column())))?;
+            let features = value.get("features").and_then(|f| f.as_array()).ok_or_else(|| {
+                malformed(name, "expected a GeoJSON FeatureCollection with features".into())
+            })?;
+            let mut records = Vec::with_capacity(features.len());
+            let mut rejects = Vec::new();
+            for (index, feature) in features.iter().enumerate() {
+                let mut record = serde_json::Map::new();
+                if let Some(id) = feature.get("id") {
+                    record.insert("id".into(), id.clone());
+                }
+                if let Some(serde_json::Value::Object(properties)) = feature.get("properties") {
+                    for (key, value) in properties {
+                        record.insert(key.clone(), value.clone());
+                    }
+                }
+                match feature.get("geometry") {
+                    None | Some(serde_json::Value::Null) => {
+                        record.insert("geometry".into(), serde_json::Value::Null);
+                    }
+                    Some(geometry) => match wkt(geometry) {
+                        Some(text) => {
+                            record.insert("geometry".into(), text.into());
+                        }
+                        None => {
+                            rejects.push(Reject {
+                                row: index as u64 + 1,
+                                field: "geometry".into(),
+                                reason: "unsupported or malformed geometry".into(),
+                                raw: geometry.to_string(),
+                            });
+                            continue;
+                        }
+                    },
+                }
+                records.push(serde_json::Value::Object(record));
+            }
+            let read = features.len() as u64;
+            let (frame, mut more, _) = records_to_frame(records, name)?;
+            rejects.append(&mut more);
+            Ok((frame, rejects, read))
+        }
+    }
+}
+
+fn reject(index: usize, field: &str, reason: &str, raw: &str) -> Reject {
+    Reject { row: index as u64 + 1, field: field.into(), reason: reason.into(), raw: raw.into() }
+}
+
+fn malformed(name: &str, message: String) -> IngestError {
+    IngestError::Malformed { name: name.to_owned(), message }
+}
+
+/// Decodes text: UTF-8 (BOM stripped), UTF-16 with a BOM, or Latin-1 when the bytes are not
+/// UTF-8. Binary content (NUL bytes in UTF-8 text) is refused.
+fn decode_text(bytes: &[u8], name: &str) -> Result<String> {
+    if let Some(rest) = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        return decode_utf8(rest, name);
+    }
+    for (bom, little) in [([0xffu8, 0xfe], true), ([0xfe, 0xff], false)] {
+        if let Some(rest) = bytes.strip_prefix(&bom) {
+            let units = rest.chunks_exact(2).map(|p| {
+                if little { u16::from_le_bytes([p[0], p[1]]) } else { u16::from_be_bytes([p[0], p[1]]) }
+            });
+            return char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .map_err(|e| malformed(name, format!("invalid UTF-16: {e}")));
+        }
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(_) => decode_utf8(bytes, name),
+        Err(_) if bytes.contains(&0) => {
+            Err(malformed(name, "binary content (NUL bytes), not a text file".into()))
+        }
+        // Not UTF-8 and no NUL: read as Latin-1, where every byte is a character.
+        Err(_) => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+fn decode_utf8(bytes: &[u8], name: &str) -> Result<String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| malformed(name, format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    if text.contains('\0') {
+        return Err(malformed(name, "binary content (NUL bytes), not a text file".into()));
+    }
+    Ok(text.to_owned())
+}
+
+/// A record of delimited text: its first line, its raw text and its fields.
+struct Record<'a> {
+    line: u64,
+    raw: &'a str,
+    fields: usize,
+}
+
+/// Splits delimited text into records, honouring double quotes (which may span lines).
+fn records(text: &str, separator: u8) -> Vec<Record<'_>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut line, mut start_line) = (0usize, 1u64, 1u64);
+    let mut fields = 1;
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == separator && !quoted {
+            fields += 1;
+        } else if b == b'\n' {
+            line += 1;
+            if !quoted {
+                let end = if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+                let raw = &text[start..end];
+                if !raw.trim().is_empty() {
+                    out.push(Record { line: start_line, raw, fields });
+                }
+                start = i + 1;
+                start_line = line;
+                fields = 1;
+            }
+        }
+        i += 1;
+    }
+    let raw = text[start..].trim_end_matches('\r');
+    if !raw.trim().is_empty() {
+        out.push(Record { line: start_line, raw, fields });
+    }
+    out
+}
+
+/// Picks the separator that splits the first lines most consistently.
+fn detect_separator(text: &str) -> u8 {
+    let sample: String = text.lines().take(50).collect::<Vec<_>>().join("\n");
+    let mut best = (b',', 0usize);
+    for candidate in [b',', b'\t', b';', b'|'] {
+        let records = records(&sample, candidate);
+        let Some(first) = records.first() else { continue };
+        if first.fields < 2 {
+            continue;
+        }
+        let consistent = records.iter().filter(|r| r.fields == first.fields).count();
+        let score = consistent * first.fields;
+        if score > best.1 {
+            best = (candidate, score);
+        }
+    }
+    best.0
+}
+
+fn read_delimited(text: &str, separator: Option<u8>, name: &str) -> Result<(DataFrame, Vec<Reject>, u64)> {
+    let separator = separator.unwrap_or_else(|| detect_separator(text));
+    let all = records(text, separator);
+    let Some(header) = all.first() else {
+        return Err(malformed(name, "the file is empty".into()));
+    };
+    let width = header.fields;
+    let mut clean = String::with_capacity(text.len());
+    clean.push_str(header.raw);
+    clean.push('\n');
+    let mut rejects = Vec::new();
+    for record in &all[1..] {
+        if record.fields == width {
+            clean.push_str(record.raw);
+            clean.push('\n');
+        } else {
+            rejects.push(Reject {
+                row: record.line,
+                field: String::new(),
+                reason: format!("{} fields where the header has {width}", record.fields),
+                raw: record.raw.to_owned(),
+            });
+        }
+    }
+    let frame = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(10_000))
+        .with_parse_options(CsvParseOptions::default().with_separator(separator).with_quote_char(Some(b'"')))
+        .into_reader_with_file_handle(Cursor::new(clean.into_bytes()))
+        .finish()
+        .map_err(|e| malformed(name, format!("cannot parse: {e}")))?;
+    Ok((frame, rejects, all.len() as u64 - 1))
+}
+
+/// Builds a table from JSON objects: nested objects become dotted column names, arrays stay
+/// lists, and a field whose values mix types is kept as text.
+fn records_to_frame(records: Vec<serde_json::Value>, name: &str) -> Result<(DataFrame, Vec<Reject>, u64)> {
+    let read = records.len() as u64;
+    let mut flat = Vec::with_capacity(records.len());
+    let mut columns: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for record in records {
+        let mut row = serde_json::Map::new();
+        flatten("", record, &mut row);
+        for key in row.keys() {
+            if seen.insert(key.clone()) {
+                columns.push(key.clone());
+            }
+        }
+        flat.push(row);
+    }
+    let mut series = Vec::with_capacity(columns.len());
+    for column in &columns {
+        let values: Vec<Option<&serde_json::Value>> =
+            flat.iter().map(|row| row.get(column).filter(|v| !v.is_null())).collect();
+        series.push(json_column(column, &values));
+    }
+    let frame = if series.is_empty() {
+        DataFrame::empty()
+    } else {
+        DataFrame::new(flat.len(), series).map_err(|e| malformed(name, e.to_string()))?
+    };
+    Ok((frame, Vec::new(), read))
+}
+
+fn flatten(prefix: &str, value: serde_json::Value, out: &mut serde_json::Map<String, serde_json::Value>) {
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() || prefix.is_empty() => {
+            for (key, value) in map {
+                let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                flatten(&name, value, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_owned(), other);
+        }
+    }
+}
+
+/// One column from JSON values: integers, floats, booleans, text, or lists of text.
+fn json_column(name: &str, values: &[Option<&serde_json::Value>]) -> Column {
+    use serde_json::Value;
+    let present = || values.iter().flatten();
+    let name = PlSmallStr::from(name);
+    if present().all(|v| v.is_i64()) {
+        return Column::new(name, values.iter().map(|v| v.and_then(Value::as_i64)).collect::<Vec<_>>());
+    }
+    if present().all(|v| v.is_number()) {
+        return Column::new(name, values.iter().map(|v| v.and_then(Value::as_f64)).collect::<Vec<_>>());
+    }
+    if present().all(|v| v.is_boolean()) {
+        return Column::new(name, values.iter().map(|v| v.and_then(Value::as_bool)).collect::<Vec<_>>());
+    }
+    if present().all(|v| v.is_array()) {
+        let lists: Vec<Option<Series>> = values
+            .iter()
+            .map(|v| {
+                v.and_then(Value::as_array).map(|items| {
+                    let texts: Vec<String> = items
+                        .iter()
+                        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                        .collect();
+                    Series::new(PlSmallStr::EMPTY, texts)
+                })
+            })
+            .collect();
+        let mut list: ListChunked = lists.into_iter().collect();
+        list.rename(name);
+        return list.into_column();
+    }
+    // Text, or mixed types: every value as text, so nothing is lost.
+    Column::new(
+        name,
+        values
+            .iter()
+            .map(|v| v.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Well-known text of a GeoJSON geometry.
+fn wkt(geometry: &serde_json::Value) -> Option<String> {
+    let kind = geometry.get("type")?.as_str()?;
+    if kind == "GeometryCollection" {
+        let parts: Option<Vec<String>> = geometry.get("geometries")?.as_array()?.iter().map(wkt).collect();
+        return Some(format!("GEOMETRYCOLLECTION ({})", parts?.join(", ")));
+    }
+    let coordinates = geometry.get("coordinates")?;
+    fn point(value: &serde_json::Value) -> Option<String> {
+        let numbers: Option<Vec<f64>> = value.as_array()?.iter().map(serde_json::Value::as_f64).collect();
+        let numbers = numbers?;
+        (numbers.len() >= 2).then(|| numbers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" "))
+    }
+    fn points(value: &serde_json::Value) -> Option<String> {
+        let list: Option<Vec<String>> = value.as_array()?.iter().map(point).collect();
+        Some(format!("({})", list?.join(", ")))
+    }
+    fn rings(value: &serde_json::Value) -> Option<String> {
+        let list: Option<Vec<String>> = value.as_array()?.iter().map(points).collect();
+        Some(format!("({})", list?.join(", ")))
+    }
+    let zm = |value: &serde_json::Value| -> &'static str {
+        let first = match kind {
+            "Point" => Some(value),
+            "LineString" | "MultiPoint" => value.get(0),
+            "Polygon" | "MultiLineString" => value.get(0).and_then(|v| v.get(0)),
+            _ => value.get(0).and_then(|v| v.get(0)).and_then(|v| v.get(0)),
+        };
+        if first.and_then(|p| p.as_array()).is_some_and(|p| p.len() == 3) { " Z" } else { "" }
+    };
+    let z = zm(coordinates);
+    Some(match kind {
+        "Point" => format!("POINT{z} ({})", point(coordinates)?),
+        "LineString" => format!("LINESTRING{z} {}", points(coordinates)?),
+        "Polygon" => format!("POLYGON{z} {}", rings(coordinates)?),
+        "MultiPoint" => format!("MULTIPOINT{z} {}", points(coordinates)?),
+        "MultiLineString" => format!("MULTILINESTRING{z} {}", rings(coordinates)?),
+        "MultiPolygon" => {
+            let list: Option<Vec<String>> = coordinates.as_array()?.iter().map(rings).collect();
+            format!("MULTIPOLYGON{z} ({})", list?.join(", "))
+        }
+        _ => return None,
+    })
+}
+
+/// Writes rejects as CSV: row, field, reason, raw.
+pub(crate) fn write_rejects(rejects: &[Reject], path: &Path) -> Result<()> {
+    let temporary = path.with_extension("csv.partial");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&temporary)
+            .map_err(|source| IngestError::Io { path: temporary.clone(), source })?,
+    );
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut write = || -> std::io::Result<()> {
+        writeln!(out, "row,field,reason,raw")?;
+        for r in rejects {
+            writeln!(out, "{},{},{},{}", r.row, quote(&r.field), quote(&r.reason), quote(&r.raw))?;
+        }
+        out.flush()
+    };
+    write().map_err(|source| IngestError::Io { path: path.into(), source })?;
+    drop(out);
+    std::fs::rename(&temporary, path).map_err(|source| IngestError::Io { path: path.into(), source })
+}

@@ -1,0 +1,269 @@
+use super::*;
+use polars::prelude::*;
+use std::path::PathBuf;
+
+fn shared() -> PathBuf {
+    match std::env::var_os("SAILKG_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    }
+}
+
+fn demo(name: &str) -> PathBuf {
+    shared().join("data/demo").join(name)
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), sailkg_core::LoadConfig::default()).unwrap();
+    (dir, store)
+}
+
+fn table(report: &IngestReport) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(&report.table).unwrap()).finish().unwrap()
+}
+
+fn column<'a>(report: &'a IngestReport, name: &str) -> &'a ColumnProfile {
+    report.columns.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// Ingests a fixture written to a temporary file.
+fn fixture(store: &Store, dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<IngestReport> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    ingest(store, &path, &IngestOptions::default())
+}
+
+#[test]
+fn every_demo_file_ingests_with_its_row_count() {
+    let (_dir, store) = open();
+    for (file, rows, format) in [
+        ("airports.csv", 3376, "csv"),
+        ("flights-airport.csv", 5366, "csv"),
+        ("flights-5k.json", 5000, "json"),
+        ("flights-100k.parquet", 100_000, "parquet"),
+        ("movies.json", 3201, "json"),
+        ("earthquakes.json", 1707, "geojson"),
+        ("disasters.csv", 803, "csv"),
+        ("lookup_people.csv", 9, "csv"),
+        ("lookup_groups.csv", 9, "csv"),
+        ("gapminder.json", 682, "json"),
+    ] {
+        let report = ingest(&store, &demo(file), &IngestOptions::default()).unwrap();
+        assert_eq!(
+            (report.rows_written, report.rows_rejected, report.format.as_str()),
+            (rows, 0, format),
+            "{file}"
+        );
+        assert_eq!(table(&report).height() as u64, rows, "{file}");
+    }
+    let datasets = list_datasets(&store).unwrap();
+    assert_eq!(datasets.len(), 10);
+    let airports = datasets.iter().find(|d| d.name == "airports").unwrap();
+    assert_eq!((airports.rows, airports.versions), (3376, 1));
+}
+
+#[test]
+fn airports_profile_and_catalogue() {
+    let (_dir, store) = open();
+    let report = ingest(&store, &demo("airports.csv"), &IngestOptions::default()).unwrap();
+    let iata = column(&report, "iata");
+    assert_eq!((iata.distinct, iata.null_share), (3376, 0.0));
+    let latitude = column(&report, "latitude");
+    assert_eq!(latitude.datatype, "f64");
+    assert!(latitude.quartiles.is_some());
+    let state = column(&report, "state");
+    assert!(!state.top.is_empty() && state.top[0].count > 100, "{:?}", state.top);
+    // The catalogue answers SPARQL: DCAT distribution, PROV activity and columns.
+    let query = r#"PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX sail: <urn:sailkg:vocab#>
+        ASK { GRAPH <urn:sailkg:graph:catalog> {
+            ?v sail:rowCount 3376 ; dcat:distribution ?d ; prov:wasGeneratedBy ?run ; sail:column ?c .
+            ?d dcat:mediaType "application/vnd.apache.parquet" ; dcat:byteSize ?size .
+            ?run prov:startedAtTime ?start ; prov:endedAtTime ?end .
+            ?c sail:columnName "iata" ; sail:distinctCount 3376 } }"#;
+    let budget = store.budget(std::time::Duration::from_secs(10));
+    let results = store.query(&sailkg_store::QueryRequest { query, ..Default::default() }, &budget).unwrap();
+    assert!(matches!(results, oxigraph::sparql::QueryResults::Boolean(true)));
+    let (summary, columns) = show_dataset(&store, "airports").unwrap().unwrap();
+    assert_eq!(summary.latest_version, report.version);
+    assert_eq!(columns.len(), 7);
+    assert!(show_dataset(&store, "nothing").unwrap().is_none());
+}
+
+#[test]
+fn reingest_is_idempotent_and_changes_make_versions() {
+    let (dir, store) = open();
+    let first = fixture(&store, dir.path(), "people.csv", b"name,age\nAda,36\n").unwrap();
+    let again = fixture(&store, dir.path(), "people.csv", b"name,age\nAda,36\n").unwrap();
+    assert!(!first.unchanged && again.unchanged);
+    assert_eq!(first.version, again.version);
+    let changed = fixture(&store, dir.path(), "people.csv", b"name,age\nAda,36\nAlan,41\n").unwrap();
+    assert_ne!(changed.version, first.version);
+    let summary = list_datasets(&store).unwrap().into_iter().find(|d| d.name == "people").unwrap();
+    assert_eq!((summary.versions, summary.rows, summary.latest_version), (2, 2, changed.version.clone()));
+    assert!(first.table.exists() && changed.table.exists(), "old versions stay readable");
+}
+
+#[test]
+fn messy_movies_are_cleansed_not_dropped() {
+    let (_dir, store) = open();
+    let report = ingest(&store, &demo("movies.json"), &IngestOptions::default()).unwrap();
+    assert_eq!(report.rows_written, 3201);
+    let director = column(&report, "Director");
+    assert!((director.null_share - 1331.0 / 3201.0).abs() < 1e-9, "{}", director.null_share);
+    // Nine titles are numbers in the JSON: the column keeps every value, as text; one title is
+    // null in the source.
+    let title = column(&report, "Title");
+    assert_eq!(title.datatype, "str");
+    assert_eq!(title.null_share, 1.0 / 3201.0);
+    let rating = column(&report, "IMDB Rating");
+    assert!((rating.null_share - 213.0 / 3201.0).abs() < 1e-9);
+}
+
+#[test]
+fn geojson_keeps_geometry_as_wkt() {
+    let (_dir, store) = open();
+    let report = ingest(&store, &demo("earthquakes.json"), &IngestOptions::default()).unwrap();
+    let frame = table(&report);
+    let geometry = frame.column("geometry").unwrap().str().unwrap().get(0).unwrap().to_owned();
+    assert!(geometry.starts_with("POINT Z ("), "{geometry}");
+    let magnitude = column(&report, "mag");
+    assert_eq!(magnitude.max.as_deref(), Some("6.4"));
+}
+
+#[test]
+fn ragged_rows_go_to_the_reject_file() {
+    let (dir, store) = open();
+    let report = fixture(
+        &store,
+        dir.path(),
+        "ragged.csv",
+        b"id,name,score\n1,alpha,3\n2,beta\n3,\"gamma, the third\",5\n4,delta,6,extra\n5,epsilon,7\n",
+    )
+    .unwrap();
+    assert_eq!((report.rows_read, report.rows_written, report.rows_rejected), (5, 3, 2));
+    let rejects = std::fs::read_to_string(report.rejects.as_ref().unwrap()).unwrap();
+    assert!(rejects.contains("3,\"\",\"2 fields where the header has 3\",\"2,beta\""), "{rejects}");
+    assert!(rejects.contains("5,\"\",\"4 fields where the header has 3\",\"4,delta,6,extra\""), "{rejects}");
+    let frame = table(&report);
+    assert_eq!(frame.column("name").unwrap().str().unwrap().get(1), Some("gamma, the third"));
+}
+
+#[test]
+fn null_tokens_whitespace_and_numbers() {
+    let (dir, store) = open();
+    let report = fixture(
+        &store,
+        dir.path(),
+        "messy.tsv",
+        b"city\tpopulation\tnote\n  Seoul \t\"9,411,000\"\t N/A \nBusan\t3,349,000\t  big   port \nUlsan\tNA\t-\n",
+    )
+    .unwrap();
+    let frame = table(&report);
+    let cities: Vec<Option<&str>> = frame.column("city").unwrap().str().unwrap().iter().collect();
+    assert_eq!(cities, [Some("Seoul"), Some("Busan"), Some("Ulsan")]);
+    let population: Vec<Option<f64>> = frame.column("population").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(population, [Some(9_411_000.0), Some(3_349_000.0), None]);
+    let notes: Vec<Option<&str>> = frame.column("note").unwrap().str().unwrap().iter().collect();
+    assert_eq!(notes, [None, Some("big port"), None]);
+    let changed: std::collections::HashMap<_, _> = report.changed.iter().cloned().collect();
+    assert_eq!((changed["trim"], changed["null_tokens"]), (3, 3));
+}
+
+#[test]
+fn encodings_are_detected() {
+    let (dir, store) = open();
+    let latin1: Vec<u8> = b"name,city\nJos\xe9,M\xfcnchen\n".to_vec();
+    let report = fixture(&store, dir.path(), "latin1.csv", &latin1).unwrap();
+    assert_eq!(table(&report).column("name").unwrap().str().unwrap().get(0), Some("José"));
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend("name;city\nÅsa;Malmö\n".encode_utf16().flat_map(u16::to_le_bytes));
+    let report = fixture(&store, dir.path(), "utf16.csv", &utf16).unwrap();
+    assert_eq!(table(&report).column("city").unwrap().str().unwrap().get(0), Some("Malmö"));
+    let bom = b"\xef\xbb\xbfa|b\n1|2\n";
+    let report = fixture(&store, dir.path(), "bom.csv", bom).unwrap();
+    assert_eq!(report.columns[0].name, "a");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_changes_nothing() {
+    let (dir, store) = open();
+    let check = |name: &str, bytes: &[u8], expected: &str| {
+        let err = fixture(&store, dir.path(), name, bytes).unwrap_err();
+        assert!(err.is_user_error(), "{err}");
+        assert!(err.to_string().contains(expected), "{name}: {err}");
+    };
+    check("garbage.csv", b"\x00\x01\x02PK\x03\x04\x00\xff\xfe\x00", "binary");
+    check("truncated.json", b"[{\"a\": 1}, {\"a\": 2", "line 1");
+    check("empty.csv", b"", "empty");
+    check("bad.parquet", b"PAR1 not really", "Parquet");
+    check("notes.docx", b"hello", "unknown source format");
+    let err =
+        ingest(&store, std::path::Path::new("/no/such/file.csv"), &IngestOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("/no/such/file.csv"));
+    assert!(list_datasets(&store).unwrap().is_empty(), "failed ingests leave no catalogue entry");
+    let tables = std::fs::read_dir(store.data_dir().join("tables")).unwrap().count();
+    assert_eq!(tables, 0, "failed ingests leave no table");
+}
+
+#[test]
+fn ndjson_rejects_bad_lines_and_flattens_objects() {
+    let (dir, store) = open();
+    let report = fixture(
+        &store,
+        dir.path(),
+        "events.ndjson",
+        b"{\"id\": 1, \"where\": {\"city\": \"Oslo\", \"geo\": {\"lat\": 59.9}}, \"tags\": [\"a\", \"b\"]}\n{\"id\": 2, \"where\": {\"city\": \"Rome\"}}\nnot json\n[1, 2]\n",
+    )
+    .unwrap();
+    assert_eq!((report.rows_read, report.rows_written, report.rows_rejected), (4, 2, 2));
+    let names: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "where.city", "where.geo.lat", "tags"]);
+    assert!(column(&report, "tags").datatype.starts_with("list"));
+}
+
+#[test]
+fn rules_come_from_toml() {
+    let rules = Rules::from_toml("trim = false\nnull_tokens = [\"?\"]\n", "rules.toml").unwrap();
+    assert!(!rules.trim && rules.collapse_whitespace);
+    assert_ne!(rules.hash(), Rules::default().hash());
+    let err = Rules::from_toml("trimm = true\n", "rules.toml").unwrap_err().to_string();
+    assert!(err.contains("trimm") && err.contains("line 1"), "{err}");
+}
+
+#[test]
+fn every_sail_term_of_the_catalogue_is_declared() {
+    let (_dir, store) = open();
+    ingest(&store, &demo("disasters.csv"), &IngestOptions::default()).unwrap();
+    let vocabulary =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ontologies/sail.ttl")).unwrap();
+    let declared: std::collections::HashSet<String> =
+        oxigraph::io::RdfParser::from_format(oxigraph::io::RdfFormat::Turtle)
+            .for_slice(&vocabulary)
+            .map(|q| q.unwrap())
+            .filter(|q| q.predicate == oxigraph::model::vocab::rdf::TYPE)
+            .map(|q| q.subject.to_string())
+            .collect();
+    for quad in store.oxigraph().iter() {
+        let quad = quad.unwrap();
+        let mut terms = vec![quad.predicate.to_string()];
+        if quad.predicate == oxigraph::model::vocab::rdf::TYPE {
+            terms.push(quad.object.to_string());
+        }
+        for term in terms {
+            if term.starts_with("<urn:sailkg:vocab#") {
+                assert!(
+                    declared.contains(&term),
+                    "{term} is used by the catalogue but not declared in ontologies/sail.ttl"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_shipped_rules_file_equals_the_defaults() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/rules.toml");
+    let rules = Rules::from_toml(&std::fs::read_to_string(&path).unwrap(), "config/rules.toml").unwrap();
+    assert_eq!(rules, Rules::default());
+}
