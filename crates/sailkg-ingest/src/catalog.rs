@@ -38,6 +38,7 @@ pub(crate) struct Entry<'a> {
     pub table_bytes: u64,
     pub rows: u64,
     pub rejected: u64,
+    pub duplicate_rows: u64,
     pub columns: &'a [ColumnProfile],
     pub rules_hash: &'a str,
     pub started: SystemTime,
@@ -153,6 +154,7 @@ pub(crate) fn commit(store: &Store, entry: &Entry<'_>) -> Result<()> {
     add(&v, term(DCT, "format"), Literal::new_simple_literal(entry.format.media_type()).into());
     add(&v, sail("rowCount"), integer(entry.rows).into());
     add(&v, sail("rejectCount"), integer(entry.rejected).into());
+    add(&v, sail("duplicateRowCount"), integer(entry.duplicate_rows).into());
     add(&v, sail("contentSha256"), Literal::new_simple_literal(entry.content_sha256).into());
     add(&v, term(PROV, "wasDerivedFrom"), original.clone().into());
     add(&v, term(PROV, "wasGeneratedBy"), run.clone().into());
@@ -203,6 +205,14 @@ pub(crate) fn commit(store: &Store, entry: &Entry<'_>) -> Result<()> {
             add(&node, sail("minLength"), double(lo).into());
             add(&node, sail("meanLength"), double(mean).into());
             add(&node, sail("maxLength"), double(hi).into());
+        }
+        if let Some(layout) = &column.date_format {
+            add(&node, sail("dateFormat"), Literal::new_simple_literal(layout).into());
+        }
+        if let Some(series) = &column.time_series {
+            add(&node, sail("frequencySeconds"), double(series.frequency_seconds).into());
+            add(&node, sail("gapCount"), integer(series.gaps).into());
+            add(&node, sail("duplicateTimestampCount"), integer(series.duplicates).into());
         }
         for (rank, top) in column.top.iter().enumerate() {
             let value: NamedOrBlankNode = n(format!("{}/column/{index}/top/{rank}", version.as_str())).into();
@@ -347,6 +357,8 @@ SELECT ?name ?type ?nulls ?distinct ?min ?max WHERE {{
             quartiles: None,
             top: Vec::new(),
             text_length: None,
+            date_format: None,
+            time_series: None,
         });
     }
     Ok(out)

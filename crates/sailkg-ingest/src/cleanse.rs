@@ -18,6 +18,58 @@ pub struct Rules {
     /// Turn text columns whose every value is a number (after the rules above) into numbers;
     /// thousands separators are accepted.
     pub parse_numbers: bool,
+    /// Normalise text to Unicode NFC, so that visually equal strings compare equal.
+    pub unicode_nfc: bool,
+    /// Letter case of text values: keep, lower, upper or title.
+    pub case: Case,
+    /// Rewrite text columns whose every value is a date or date-time in one common layout as
+    /// ISO-8601; the detected layout is recorded in the catalogue.
+    pub parse_dates: bool,
+    /// Remove rows equal to an earlier row (they go to the reject file). Duplicates are always
+    /// counted.
+    pub remove_exact_duplicates: bool,
+    /// Columns whose near-duplicate values (key-collision clusters) are merged into the most
+    /// frequent variant. Clusters are always reported.
+    pub merge_clusters: Vec<String>,
+    /// How outliers of numeric columns are flagged in the `_outliers` column: iqr, mad or none.
+    /// Outliers are never removed.
+    pub outliers: OutlierMethod,
+}
+
+/// Letter case for text values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Case {
+    /// Leave as is.
+    Keep,
+    /// all lower case.
+    Lower,
+    /// ALL UPPER CASE.
+    Upper,
+    /// First Letter Of Each Word.
+    Title,
+}
+
+/// How outliers are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutlierMethod {
+    /// Outside 1.5 interquartile ranges beyond the quartiles (Tukey's fences).
+    Iqr,
+    /// Robust z-score (median absolute deviation) above 3.5.
+    Mad,
+    /// Do not look for outliers.
+    None,
+}
+
+impl OutlierMethod {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Iqr => "iqr",
+            Self::Mad => "mad",
+            Self::None => "none",
+        }
+    }
 }
 
 impl Default for Rules {
@@ -29,6 +81,12 @@ impl Default for Rules {
                 .map(String::from)
                 .to_vec(),
             parse_numbers: true,
+            unicode_nfc: true,
+            case: Case::Keep,
+            parse_dates: true,
+            remove_exact_duplicates: false,
+            merge_clusters: Vec::new(),
+            outliers: OutlierMethod::Iqr,
         }
     }
 }
@@ -51,11 +109,16 @@ impl Rules {
 pub struct CleanseReport {
     /// Cells changed per rule, in rule order.
     pub changed: Vec<(String, u64)>,
+    /// Columns rewritten as ISO-8601, with the layout they were in.
+    pub date_formats: Vec<(String, String)>,
 }
 
 /// Applies the rules to every text column.
 pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseReport> {
+    use unicode_normalization::UnicodeNormalization;
     let (mut trimmed, mut collapsed, mut nulled, mut numbers) = (0u64, 0u64, 0u64, 0u64);
+    let (mut normalised, mut cased, mut dated) = (0u64, 0u64, 0u64);
+    let mut date_formats = Vec::new();
     let tokens: Vec<String> = rules.null_tokens.iter().map(|t| t.to_lowercase()).collect();
     let mut replaced = Vec::new();
     for column in frame.columns() {
@@ -85,6 +148,24 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
                         text = joined;
                     }
                 }
+                if rules.unicode_nfc && !unicode_normalization::is_nfc(&text) {
+                    text = text.nfc().collect();
+                    normalised += 1;
+                    changed = true;
+                }
+                let recased = match rules.case {
+                    Case::Keep => None,
+                    Case::Lower => Some(text.to_lowercase()),
+                    Case::Upper => Some(text.to_uppercase()),
+                    Case::Title => Some(title_case(&text)),
+                };
+                if let Some(recased) = recased
+                    && recased != text
+                {
+                    text = recased;
+                    cased += 1;
+                    changed = true;
+                }
                 if tokens.iter().any(|t| *t == text.to_lowercase()) {
                     nulled += 1;
                     changed = true;
@@ -95,13 +176,28 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
             .collect();
         let name = column.name().clone();
         let numeric = if rules.parse_numbers { as_numbers(&cleaned) } else { None };
-        match numeric {
-            Some(column) => {
+        let layout = if rules.parse_dates && numeric.is_none() {
+            crate::dates::detect(cleaned.iter().flatten().map(String::as_str))
+        } else {
+            None
+        };
+        match (numeric, layout) {
+            (Some(column), _) => {
                 numbers += cleaned.iter().flatten().count() as u64;
                 replaced.push(Column::new(name, column));
             }
-            None if changed => replaced.push(Column::new(name, cleaned)),
-            None => {}
+            (None, Some(layout)) => {
+                let iso: Vec<Option<String>> = cleaned
+                    .iter()
+                    .map(|v| v.as_deref().and_then(|v| crate::dates::parse(layout, v)).map(|s| s.iso()))
+                    .collect();
+                dated +=
+                    cleaned.iter().zip(&iso).filter(|(a, b)| a.as_deref() != b.as_deref()).count() as u64;
+                date_formats.push((name.to_string(), layout.name.to_owned()));
+                replaced.push(Column::new(name, iso));
+            }
+            (None, None) if changed => replaced.push(Column::new(name, cleaned)),
+            (None, None) => {}
         }
     }
     for column in replaced {
@@ -112,10 +208,28 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
         changed: vec![
             ("trim".into(), trimmed),
             ("collapse_whitespace".into(), collapsed),
+            ("unicode_nfc".into(), normalised),
+            ("case".into(), cased),
             ("null_tokens".into(), nulled),
             ("parse_numbers".into(), numbers),
+            ("parse_dates".into(), dated),
         ],
+        date_formats,
     })
+}
+
+fn title_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut start = true;
+    for c in text.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        start = c.is_whitespace() || c == '-';
+    }
+    out
 }
 
 /// The values as numbers when every present value is one (at least one present).

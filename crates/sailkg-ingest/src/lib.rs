@@ -6,14 +6,18 @@
 
 mod catalog;
 mod cleanse;
+mod dates;
 mod error;
 mod profile;
+mod quality;
 mod read;
 
 pub use catalog::{DatasetSummary, list_datasets, show_dataset};
-pub use cleanse::{CleanseReport, Rules};
+pub use cleanse::{Case, CleanseReport, OutlierMethod, Rules};
+pub use dates::TimeSeriesProfile;
 pub use error::{IngestError, Result};
 pub use profile::{ColumnProfile, TopValue};
+pub use quality::{Cluster, OUTLIER_COLUMN};
 pub use read::{Reject, SourceFormat};
 
 use sailkg_store::Store;
@@ -55,6 +59,12 @@ pub struct IngestReport {
     pub table: PathBuf,
     /// The reject file, when there are rejects.
     pub rejects: Option<PathBuf>,
+    /// Rows equal to an earlier row (removed only when the rules say so).
+    pub duplicate_rows: u64,
+    /// Near-duplicate values found per text column, for review.
+    pub clusters: Vec<Cluster>,
+    /// Columns rewritten as ISO-8601, with the layout they were in.
+    pub date_formats: Vec<(String, String)>,
     /// The column profiles.
     pub columns: Vec<ColumnProfile>,
 }
@@ -87,13 +97,32 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
             changed: Vec::new(),
             table,
             rejects: None,
+            duplicate_rows: 0,
+            clusters: Vec::new(),
+            date_formats: Vec::new(),
             columns,
         });
     }
     let name = path.display().to_string();
-    let (mut frame, rejects, rows_read) = read::read(&bytes, format, &name)?;
-    let cleanse = cleanse::apply(&mut frame, &options.rules)?;
-    let columns = profile::profile(&frame)?;
+    let (mut frame, mut rejects, rows_read) = read::read(&bytes, format, &name)?;
+    let mut cleanse = cleanse::apply(&mut frame, &options.rules)?;
+    let mut quality = quality::apply(&mut frame, &options.rules)?;
+    rejects.append(&mut quality.removed);
+    cleanse.changed.append(&mut quality.changed);
+    let mut columns = profile::profile(&frame)?;
+    for (column, layout) in &cleanse.date_formats {
+        if let Some(profile) = columns.iter_mut().find(|c| &c.name == column) {
+            profile.date_format = Some(layout.clone());
+            let stamps: Vec<i64> = frame
+                .column(column)?
+                .str()?
+                .iter()
+                .flatten()
+                .filter_map(|v| dates::parse(dates::LAYOUTS[0], v).map(|s| s.seconds()))
+                .collect();
+            profile.time_series = dates::time_series(stamps);
+        }
+    }
     let dir = table.parent().map(Path::to_path_buf).unwrap_or_default();
     std::fs::create_dir_all(&dir).map_err(|source| IngestError::Io { path: dir.clone(), source })?;
     // Files are written under temporary names and renamed; the version becomes visible only
@@ -116,6 +145,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         table_bytes,
         rows: frame.height() as u64,
         rejected: rejects.len() as u64,
+        duplicate_rows: quality.duplicate_rows,
         columns: &columns,
         rules_hash: &options.rules.hash(),
         started,
@@ -139,6 +169,9 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         changed: cleanse.changed,
         table,
         rejects: rejects_path,
+        duplicate_rows: quality.duplicate_rows,
+        clusters: quality.clusters,
+        date_formats: cleanse.date_formats,
         columns,
     })
 }

@@ -29,6 +29,10 @@ pub struct ColumnProfile {
     pub top: Vec<TopValue>,
     /// Shortest, mean and longest length of text values, in characters.
     pub text_length: Option<[f64; 3]>,
+    /// The layout the column's dates were in, when they were rewritten as ISO-8601.
+    pub date_format: Option<String>,
+    /// Frequency, gaps and duplicates, for a column of dates or times.
+    pub time_series: Option<crate::TimeSeriesProfile>,
 }
 
 /// A frequent value.
@@ -103,6 +107,8 @@ pub(crate) fn profile(frame: &DataFrame) -> Result<Vec<ColumnProfile>> {
             quartiles,
             top,
             text_length: lengths.map(|(lo, hi, sum)| [lo as f64, sum as f64 / present as f64, hi as f64]),
+            date_format: None,
+            time_series: None,
         });
     }
     Ok(profiles)

@@ -86,7 +86,9 @@ fn airports_profile_and_catalogue() {
     assert!(matches!(results, oxigraph::sparql::QueryResults::Boolean(true)));
     let (summary, columns) = show_dataset(&store, "airports").unwrap().unwrap();
     assert_eq!(summary.latest_version, report.version);
-    assert_eq!(columns.len(), 7);
+    // Seven source columns, plus the outlier flags (far-off airports: Alaska, Hawaii, Guam).
+    assert_eq!(columns.len(), 8);
+    assert_eq!(columns[7].name, OUTLIER_COLUMN);
     assert!(show_dataset(&store, "nothing").unwrap().is_none());
 }
 
@@ -266,4 +268,82 @@ fn the_shipped_rules_file_equals_the_defaults() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/rules.toml");
     let rules = Rules::from_toml(&std::fs::read_to_string(&path).unwrap(), "config/rules.toml").unwrap();
     assert_eq!(rules, Rules::default());
+}
+
+#[test]
+fn dates_become_iso_with_their_layout_and_time_structure() {
+    let (_dir, store) = open();
+    let flights = ingest(&store, &demo("flights-5k.json"), &IngestOptions::default()).unwrap();
+    assert_eq!(flights.date_formats, [("date".to_owned(), "%Y/%m/%d[ %H:%M[:%S]]".to_owned())]);
+    let date = column(&flights, "date");
+    assert!(date.min.as_deref().unwrap().starts_with("2001-01-"), "{:?}", date.min);
+    let series = date.time_series.as_ref().unwrap();
+    assert!(series.frequency_seconds > 0.0, "{series:?}");
+    let movies = ingest(&store, &demo("movies.json"), &IngestOptions::default()).unwrap();
+    // Release dates mix layouts in this messy file, so they are left as they are.
+    assert!(
+        movies.date_formats.iter().all(|(c, _)| c != "Release Date")
+            || column(&movies, "Release Date").date_format.is_some()
+    );
+}
+
+#[test]
+fn duplicates_clusters_and_outliers_are_reported() {
+    let (dir, store) = open();
+    let mut csv = String::from("city,amount\n");
+    for (city, amount) in [
+        ("New York", 10),
+        ("new york", 11),
+        ("New York.", 12),
+        ("Boston", 9),
+        ("Boston", 9),
+        ("Chicago", 10),
+        ("Denver", 11),
+        ("Austin", 1000),
+    ] {
+        csv.push_str(&format!("{city},{amount}\n"));
+    }
+    let report = fixture(&store, dir.path(), "cities.csv", csv.as_bytes()).unwrap();
+    assert_eq!(report.duplicate_rows, 1);
+    assert_eq!(report.rows_written, 8, "duplicates stay unless a rule removes them");
+    let cluster = report.clusters.iter().find(|c| c.column == "city").unwrap();
+    let values: Vec<&str> = cluster.values.iter().map(|(v, _)| v.as_str()).collect();
+    assert_eq!(values.len(), 3, "{values:?}");
+    let frame = table(&report);
+    let flags: Vec<Option<&str>> = frame.column(OUTLIER_COLUMN).unwrap().str().unwrap().iter().collect();
+    assert_eq!(flags.iter().flatten().collect::<Vec<_>>(), [&"amount"]);
+    assert_eq!(flags[7], Some("amount"));
+
+    let rules = Rules {
+        remove_exact_duplicates: true,
+        merge_clusters: vec!["city".into()],
+        outliers: OutlierMethod::None,
+        ..Rules::default()
+    };
+    let path = dir.path().join("cities2.csv");
+    std::fs::write(&path, csv.as_bytes()).unwrap();
+    let report = ingest(&store, &path, &IngestOptions { rules, ..IngestOptions::default() }).unwrap();
+    assert_eq!((report.rows_written, report.rows_rejected), (7, 1));
+    let rejects = std::fs::read_to_string(report.rejects.as_ref().unwrap()).unwrap();
+    assert!(rejects.contains("exact duplicate of table row 4"), "{rejects}");
+    let frame = table(&report);
+    assert!(frame.column(OUTLIER_COLUMN).is_err());
+    let cities: std::collections::HashSet<&str> =
+        frame.column("city").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(cities.len(), 5, "{cities:?}");
+}
+
+#[test]
+fn unicode_is_normalised_and_case_applied() {
+    let (dir, store) = open();
+    let decomposed = "name\nCafe\u{301}\n\u{c5}sa\n";
+    let rules = Rules { case: Case::Upper, outliers: OutlierMethod::None, ..Rules::default() };
+    let path = dir.path().join("names.csv");
+    std::fs::write(&path, decomposed).unwrap();
+    let report = ingest(&store, &path, &IngestOptions { rules, ..IngestOptions::default() }).unwrap();
+    let frame = table(&report);
+    let names: Vec<Option<&str>> = frame.column("name").unwrap().str().unwrap().iter().collect();
+    assert_eq!(names, [Some("CAF\u{c9}"), Some("\u{c5}SA")]);
+    let changed: std::collections::HashMap<_, _> = report.changed.iter().cloned().collect();
+    assert_eq!((changed["unicode_nfc"], changed["case"]), (1, 2));
 }
