@@ -4,6 +4,7 @@ use crate::{IngestError, Result};
 use polars::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
 /// The cleansing rules (a `rules.toml`; every key optional, unknown keys are errors).
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -119,7 +120,9 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
     let (mut trimmed, mut collapsed, mut nulled, mut numbers) = (0u64, 0u64, 0u64, 0u64);
     let (mut normalised, mut cased, mut dated) = (0u64, 0u64, 0u64);
     let mut date_formats = Vec::new();
-    let tokens: Vec<String> = rules.null_tokens.iter().map(|t| t.to_lowercase()).collect();
+    let tokens: std::collections::HashSet<String> =
+        rules.null_tokens.iter().map(|t| t.to_lowercase()).collect();
+    let longest_token = tokens.iter().map(String::len).max().unwrap_or(0);
     let mut replaced = Vec::new();
     for column in frame.columns() {
         if column.dtype() != &DataType::String {
@@ -127,29 +130,29 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
         }
         let values = column.as_materialized_series().str()?;
         let mut changed = false;
-        let cleaned: Vec<Option<String>> = values
+        // Cells borrow from the column unless a rule changes them, so clean text costs no copy.
+        let cleaned: Vec<Option<Cow<'_, str>>> = values
             .iter()
             .map(|value| {
-                let value = value?;
-                let mut text = value.to_owned();
+                let mut text = Cow::Borrowed(value?);
                 if rules.trim {
                     let t = text.trim();
                     if t.len() != text.len() {
                         trimmed += 1;
                         changed = true;
-                        text = t.to_owned();
+                        text = Cow::Owned(t.to_owned());
                     }
                 }
-                if rules.collapse_whitespace && text.split_whitespace().count() > 1 {
+                if rules.collapse_whitespace && needs_collapse(&text) {
                     let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
                     if joined != text {
                         collapsed += 1;
                         changed = true;
-                        text = joined;
+                        text = Cow::Owned(joined);
                     }
                 }
-                if rules.unicode_nfc && !unicode_normalization::is_nfc(&text) {
-                    text = text.nfc().collect();
+                if rules.unicode_nfc && !text.is_ascii() && !unicode_normalization::is_nfc(&text) {
+                    text = Cow::Owned(text.nfc().collect());
                     normalised += 1;
                     changed = true;
                 }
@@ -162,11 +165,11 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
                 if let Some(recased) = recased
                     && recased != text
                 {
-                    text = recased;
+                    text = Cow::Owned(recased);
                     cased += 1;
                     changed = true;
                 }
-                if tokens.iter().any(|t| *t == text.to_lowercase()) {
+                if text.len() <= longest_token && tokens.contains(&text.to_lowercase()) {
                     nulled += 1;
                     changed = true;
                     return None;
@@ -177,7 +180,7 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
         let name = column.name().clone();
         let numeric = if rules.parse_numbers { as_numbers(&cleaned) } else { None };
         let layout = if rules.parse_dates && numeric.is_none() {
-            crate::dates::detect(cleaned.iter().flatten().map(String::as_str))
+            crate::dates::detect(cleaned.iter().flatten().map(|v| v.as_ref()))
         } else {
             None
         };
@@ -196,7 +199,9 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
                 date_formats.push((name.to_string(), layout.name.to_owned()));
                 replaced.push(Column::new(name, iso));
             }
-            (None, None) if changed => replaced.push(Column::new(name, cleaned)),
+            (None, None) if changed => replaced.push(
+                StringChunked::from_iter_options(name, cleaned.iter().map(|v| v.as_deref())).into_column(),
+            ),
             (None, None) => {}
         }
     }
@@ -232,8 +237,14 @@ fn title_case(text: &str) -> String {
     out
 }
 
+/// Whether collapsing white space would change the text: two spaces in a row, or white space
+/// other than a plain space.
+fn needs_collapse(text: &str) -> bool {
+    text.contains("  ") || text.chars().any(|c| c.is_whitespace() && c != ' ')
+}
+
 /// The values as numbers when every present value is one (at least one present).
-fn as_numbers(values: &[Option<String>]) -> Option<Vec<Option<f64>>> {
+fn as_numbers(values: &[Option<Cow<'_, str>>]) -> Option<Vec<Option<f64>>> {
     if values.iter().all(Option::is_none) {
         return None;
     }

@@ -46,72 +46,109 @@ pub struct TopValue {
 
 /// Profiles every column.
 pub(crate) fn profile(frame: &DataFrame) -> Result<Vec<ColumnProfile>> {
+    use rayon::prelude::*;
     let height = frame.height().max(1) as f64;
-    let mut profiles = Vec::with_capacity(frame.width());
-    for column in frame.columns() {
-        let dtype = column.dtype().clone();
-        let nested = matches!(dtype, DataType::List(_) | DataType::Struct(_));
-        let numeric = dtype.is_primitive_numeric();
-        let (min, max) = if nested {
-            (None, None)
-        } else {
-            (scalar_text(column.min_reduce().ok()), scalar_text(column.max_reduce().ok()))
+    // Columns are independent: profile them in parallel.
+    frame.columns().par_iter().map(|column| profile_column(column, height)).collect()
+}
+
+fn profile_column(column: &Column, height: f64) -> Result<ColumnProfile> {
+    let dtype = column.dtype().clone();
+    let nested = matches!(dtype, DataType::List(_) | DataType::Struct(_));
+    let numeric = dtype.is_primitive_numeric();
+    let (min, max) = if nested {
+        (None, None)
+    } else {
+        (scalar_text(column.min_reduce().ok()), scalar_text(column.max_reduce().ok()))
+    };
+    let quartiles = if numeric && column.null_count() < column.len() {
+        let q = |p| {
+            column.quantile_reduce(p, QuantileMethod::Linear).ok().and_then(|s| s.value().extract::<f64>())
         };
-        let quartiles = if numeric && column.null_count() < column.len() {
-            let q = |p| {
-                column
-                    .quantile_reduce(p, QuantileMethod::Linear)
-                    .ok()
-                    .and_then(|s| s.value().extract::<f64>())
-            };
-            match (q(0.25), q(0.5), q(0.75)) {
-                (Some(a), Some(b), Some(c)) => Some([a, b, c]),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        let series = column.as_materialized_series();
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let mut lengths: Option<(usize, usize, usize)> = None;
-        if let Ok(strings) = series.str() {
-            for value in strings.iter().flatten() {
-                *counts.entry(value.to_owned()).or_default() += 1;
-                let n = value.chars().count();
-                lengths = Some(match lengths {
-                    None => (n, n, n),
-                    Some((lo, hi, sum)) => (lo.min(n), hi.max(n), sum + n),
-                });
-            }
-        } else if !nested {
-            for index in 0..series.len() {
-                if let Ok(value) = series.get(index)
-                    && !value.is_null()
-                {
-                    *counts.entry(any_text(&value)).or_default() += 1;
-                }
+        match (q(0.25), q(0.5), q(0.75)) {
+            (Some(a), Some(b), Some(c)) => Some([a, b, c]),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let series = column.as_materialized_series();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut lengths: Option<(usize, usize, usize)> = None;
+    if let Ok(strings) = series.str() {
+        let mut borrowed: HashMap<&str, u64> = HashMap::new();
+        for value in strings.iter().flatten() {
+            *borrowed.entry(value).or_default() += 1;
+            let n = value.chars().count();
+            lengths = Some(match lengths {
+                None => (n, n, n),
+                Some((lo, hi, sum)) => (lo.min(n), hi.max(n), sum + n),
+            });
+        }
+        counts = top_of(borrowed.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    } else if numeric {
+        // Count numbers by their bits, format only the few that are kept.
+        let as_float = series.cast(&DataType::Float64)?;
+        let mut by_bits: HashMap<u64, u64> = HashMap::new();
+        for value in as_float.f64()?.iter().flatten() {
+            *by_bits.entry(value.to_bits()).or_default() += 1;
+        }
+        let integral = matches!(
+            dtype,
+            DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+                | DataType::UInt64
+        );
+        let mut frequent: Vec<(u64, u64)> = by_bits.into_iter().collect();
+        frequent
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| f64::from_bits(a.0).total_cmp(&f64::from_bits(b.0))));
+        frequent.truncate(TOP);
+        counts = frequent
+            .into_iter()
+            .map(|(bits, count)| {
+                let value = f64::from_bits(bits);
+                (if integral { format!("{}", value as i64) } else { value.to_string() }, count)
+            })
+            .collect();
+    } else if !nested {
+        for index in 0..series.len() {
+            if let Ok(value) = series.get(index)
+                && !value.is_null()
+            {
+                *counts.entry(any_text(&value)).or_default() += 1;
             }
         }
-        let present = (column.len() - column.null_count()).max(1);
-        let mut top: Vec<TopValue> =
-            counts.into_iter().map(|(value, count)| TopValue { value, count }).collect();
-        top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-        top.truncate(TOP);
-        profiles.push(ColumnProfile {
-            name: column.name().to_string(),
-            datatype: dtype.to_string(),
-            null_share: column.null_count() as f64 / height,
-            distinct: if nested { 0 } else { column.n_unique().unwrap_or(0) as u64 },
-            min,
-            max,
-            quartiles,
-            top,
-            text_length: lengths.map(|(lo, hi, sum)| [lo as f64, sum as f64 / present as f64, hi as f64]),
-            date_format: None,
-            time_series: None,
-        });
     }
-    Ok(profiles)
+    let present = (column.len() - column.null_count()).max(1);
+    let mut top: Vec<TopValue> = counts.into_iter().map(|(value, count)| TopValue { value, count }).collect();
+    top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    top.truncate(TOP);
+    Ok(ColumnProfile {
+        name: column.name().to_string(),
+        datatype: dtype.to_string(),
+        null_share: column.null_count() as f64 / height,
+        distinct: if nested { 0 } else { column.n_unique().unwrap_or(0) as u64 },
+        min,
+        max,
+        quartiles,
+        top,
+        text_length: lengths.map(|(lo, hi, sum)| [lo as f64, sum as f64 / present as f64, hi as f64]),
+        date_format: None,
+        time_series: None,
+    })
+}
+
+/// Keeps the most frequent entries only, so callers need not format every distinct value.
+fn top_of(entries: impl Iterator<Item = (String, u64)>) -> HashMap<String, u64> {
+    let mut all: Vec<(String, u64)> = entries.collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    all.truncate(TOP);
+    all.into_iter().collect()
 }
 
 fn scalar_text(scalar: Option<Scalar>) -> Option<String> {
