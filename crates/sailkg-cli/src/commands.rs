@@ -268,6 +268,8 @@ fn ingest(
         IngestFormat::Ndjson => Some(sailkg_ingest::SourceFormat::Ndjson),
         IngestFormat::Geojson => Some(sailkg_ingest::SourceFormat::GeoJson),
         IngestFormat::Parquet => Some(sailkg_ingest::SourceFormat::Parquet),
+        IngestFormat::Image => Some(sailkg_ingest::SourceFormat::Image),
+        IngestFormat::Text => Some(sailkg_ingest::SourceFormat::Text),
     };
     let store = open(config)?;
     let options = sailkg_ingest::IngestOptions { name, format, rules };
@@ -315,7 +317,7 @@ fn ingest(
         }
     }
     for file in skipped {
-        println!("skipped {} (not a tabular format ingest reads)", file.display());
+        println!("skipped {} (not a format ingest reads)", file.display());
     }
     match failures.len() {
         0 => Ok(()),

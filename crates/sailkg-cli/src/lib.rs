@@ -86,8 +86,9 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Ingest tabular sources (CSV, TSV, JSON, NDJSON, GeoJSON, Parquet): cleanse, profile, write a
-    /// versioned Parquet table and catalogue it. A directory ingests each file as its own source.
+    /// Ingest sources (CSV, TSV, JSON, NDJSON, GeoJSON, Parquet; images and text documents as one
+    /// record each): cleanse, profile, write a versioned Parquet table and catalogue it. A
+    /// directory ingests each file as its own source.
     Ingest {
         /// Files or directories.
         #[arg(required = true, value_name = "PATH")]
@@ -148,6 +149,10 @@ pub enum IngestFormat {
     Geojson,
     /// Apache Parquet.
     Parquet,
+    /// A PNG, JPEG, GIF or WebP image (one metadata record).
+    Image,
+    /// A plain-text or Markdown document (one record).
+    Text,
 }
 
 /// RDF syntaxes for `load --format`.

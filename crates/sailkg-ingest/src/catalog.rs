@@ -2,7 +2,7 @@
 //! profiles in the SAIL vocabulary. One transaction per version, so it appears whole or not at all.
 
 use crate::profile::ColumnProfile;
-use crate::read::SourceFormat;
+use crate::read::Resource;
 use crate::{IngestError, Result};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::*;
@@ -33,7 +33,8 @@ pub(crate) struct Entry<'a> {
     pub version: &'a str,
     pub content_sha256: &'a str,
     pub original: &'a Path,
-    pub format: SourceFormat,
+    pub media_type: &'static str,
+    pub resource: Option<&'a Resource>,
     pub table: &'a Path,
     pub table_bytes: u64,
     pub rows: u64,
@@ -151,7 +152,7 @@ pub(crate) fn commit(store: &Store, entry: &Entry<'_>) -> Result<()> {
         Literal::new_simple_literal(format!("{} {}", entry.source, entry.version)).into(),
     );
     add(&v, term(DCT, "issued"), date_time(entry.ended).into());
-    add(&v, term(DCT, "format"), Literal::new_simple_literal(entry.format.media_type()).into());
+    add(&v, term(DCT, "format"), Literal::new_simple_literal(entry.media_type).into());
     add(&v, sail("rowCount"), integer(entry.rows).into());
     add(&v, sail("rejectCount"), integer(entry.rejected).into());
     add(&v, sail("duplicateRowCount"), integer(entry.duplicate_rows).into());
@@ -169,6 +170,38 @@ pub(crate) fn commit(store: &Store, entry: &Entry<'_>) -> Result<()> {
     let c: NamedOrBlankNode = checksum.into();
     add(&c, term(SPDX, "algorithm"), term(SPDX, "checksumAlgorithm_sha256").into());
     add(&c, term(SPDX, "checksumValue"), Literal::new_simple_literal(sha256_file(entry.table)?).into());
+    if let Some(resource) = entry.resource {
+        const SCHEMA: &str = "http://schema.org/";
+        let content: NamedOrBlankNode = n(format!("{}/content", version.as_str())).into();
+        add(&v, term(SCHEMA, "mainEntity"), Term::from(content.clone()));
+        add(&content, term(SCHEMA, "encodingFormat"), Literal::new_simple_literal(entry.media_type).into());
+        add(&content, sail("contentSha256"), Literal::new_simple_literal(entry.content_sha256).into());
+        match resource {
+            Resource::Image(image) => {
+                add(&content, rdf::TYPE.into_owned(), term(SCHEMA, "ImageObject").into());
+                add(&content, term(SCHEMA, "width"), integer(u64::from(image.width)).into());
+                add(&content, term(SCHEMA, "height"), integer(u64::from(image.height)).into());
+                add(&content, sail("colourType"), Literal::new_simple_literal(image.colour).into());
+                for (field, value) in &image.exif {
+                    let node: NamedOrBlankNode = BlankNode::default().into();
+                    add(&content, sail("exifField"), Term::from(node.clone()));
+                    add(&node, sail("name"), Literal::new_simple_literal(field).into());
+                    add(&node, sail("value"), Literal::new_simple_literal(value).into());
+                }
+            }
+            Resource::Document(document) => {
+                add(&content, rdf::TYPE.into_owned(), term(SCHEMA, "TextDigitalDocument").into());
+                add(&content, term(SCHEMA, "name"), Literal::new_simple_literal(&document.title).into());
+                add(
+                    &content,
+                    term(SCHEMA, "inLanguage"),
+                    Literal::new_simple_literal(document.language).into(),
+                );
+                add(&content, sail("characterCount"), integer(document.characters).into());
+                add(&content, term(SCHEMA, "wordCount"), integer(document.words).into());
+            }
+        }
+    }
     let r: NamedOrBlankNode = run.clone().into();
     add(&r, rdf::TYPE.into_owned(), term(PROV, "Activity").into());
     add(&r, rdf::TYPE.into_owned(), sail("IngestRun").into());

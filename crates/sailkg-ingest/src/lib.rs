@@ -8,6 +8,7 @@ mod catalog;
 mod cleanse;
 mod dates;
 mod error;
+mod media;
 mod profile;
 mod quality;
 mod read;
@@ -104,7 +105,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         });
     }
     let name = path.display().to_string();
-    let (mut frame, mut rejects, rows_read) = read::read(&bytes, format, &name)?;
+    let read::Read { mut frame, mut rejects, rows_read, resource } = read::read(&bytes, format, &name)?;
     let mut cleanse = cleanse::apply(&mut frame, &options.rules)?;
     let mut quality = quality::apply(&mut frame, &options.rules)?;
     rejects.append(&mut quality.removed);
@@ -140,7 +141,8 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         version: &version,
         content_sha256: &digest,
         original: path,
-        format,
+        media_type: format.media_type(&bytes),
+        resource: resource.as_ref(),
         table: &table,
         table_bytes,
         rows: frame.height() as u64,

@@ -20,6 +20,25 @@ pub enum SourceFormat {
     GeoJson,
     /// Apache Parquet.
     Parquet,
+    /// A PNG, JPEG, GIF or WebP image: one record of metadata.
+    Image,
+    /// A plain-text or Markdown document: one record (title, text, language, length).
+    Text,
+}
+
+/// Metadata that also becomes an RDF resource in the catalogue.
+#[derive(Debug, Clone)]
+pub(crate) enum Resource {
+    Image(crate::media::ImageInfo),
+    Document(crate::media::DocumentInfo),
+}
+
+/// What a reader produced.
+pub(crate) struct Read {
+    pub frame: DataFrame,
+    pub rejects: Vec<Reject>,
+    pub rows_read: u64,
+    pub resource: Option<Resource>,
 }
 
 /// A record that could not be read, kept for a person to look at.
@@ -45,6 +64,8 @@ impl SourceFormat {
             "ndjson" | "jsonl" => Self::Ndjson,
             "geojson" => Self::GeoJson,
             "parquet" => Self::Parquet,
+            "image" => Self::Image,
+            "text" | "markdown" | "md" => Self::Text,
             _ => return None,
         })
     }
@@ -58,12 +79,22 @@ impl SourceFormat {
             Self::Ndjson => "ndjson",
             Self::GeoJson => "geojson",
             Self::Parquet => "parquet",
+            Self::Image => "image",
+            Self::Text => "text",
         }
     }
 
     /// The media type of the original file.
-    pub fn media_type(self) -> &'static str {
+    pub fn media_type(self, bytes: &[u8]) -> &'static str {
         match self {
+            Self::Image => match crate::media::image(bytes).map(|i| i.format) {
+                Ok("png") => "image/png",
+                Ok("jpeg") => "image/jpeg",
+                Ok("gif") => "image/gif",
+                Ok("webp") => "image/webp",
+                _ => "application/octet-stream",
+            },
+            Self::Text => "text/plain",
             Self::Csv => "text/csv",
             Self::Tsv => "text/tab-separated-values",
             Self::Json => "application/json",
@@ -87,6 +118,14 @@ impl SourceFormat {
         };
         if bytes.starts_with(b"PAR1") {
             return Ok(Self::Parquet);
+        }
+        if matches!(extension.as_str(), "png" | "jpg" | "jpeg" | "gif" | "webp")
+            || crate::media::image(bytes).is_ok()
+        {
+            return Ok(Self::Image);
+        }
+        if matches!(extension.as_str(), "txt" | "text" | "md" | "markdown") {
+            return Ok(Self::Text);
         }
         match by_name {
             Some(Self::Json) => {
@@ -112,9 +151,54 @@ fn looks_like_ndjson(bytes: &[u8]) -> bool {
     serde_json::from_str::<serde_json::Value>(first).is_ok() && lines.next().is_some()
 }
 
-/// Reads a source: the table, the rejected records, and the number of records read.
-pub(crate) fn read(bytes: &[u8], format: SourceFormat, name: &str) -> Result<(DataFrame, Vec<Reject>, u64)> {
+/// Reads a source: the table, the rejected records, the number of records read, and for images
+/// and documents their metadata.
+pub(crate) fn read(bytes: &[u8], format: SourceFormat, name: &str) -> Result<Read> {
+    let file = || Column::new(PlSmallStr::from("file"), [name.rsplit('/').next().unwrap_or(name)]);
     match format {
+        SourceFormat::Image => {
+            let info = crate::media::image(bytes).map_err(|e| malformed(name, e))?;
+            let exif = serde_json::to_string(&info.exif).unwrap_or_default();
+            let frame = DataFrame::new(
+                1,
+                vec![
+                    file(),
+                    Column::new("format".into(), [info.format]),
+                    Column::new("width".into(), [i64::from(info.width)]),
+                    Column::new("height".into(), [i64::from(info.height)]),
+                    Column::new("colour_type".into(), [info.colour]),
+                    Column::new("bit_depth".into(), [info.bit_depth.map(i64::from)]),
+                    Column::new("exif".into(), [exif]),
+                ],
+            )?;
+            Ok(Read { frame, rejects: Vec::new(), rows_read: 1, resource: Some(Resource::Image(info)) })
+        }
+        SourceFormat::Text => {
+            let text = decode_text(bytes, name)?;
+            let info = crate::media::document(&text);
+            let frame = DataFrame::new(
+                1,
+                vec![
+                    file(),
+                    Column::new("title".into(), [info.title.as_str()]),
+                    Column::new("text".into(), [text.as_str()]),
+                    Column::new("language".into(), [info.language]),
+                    Column::new("characters".into(), [info.characters as i64]),
+                    Column::new("words".into(), [info.words as i64]),
+                ],
+            )?;
+            Ok(Read { frame, rejects: Vec::new(), rows_read: 1, resource: Some(Resource::Document(info)) })
+        }
+        other => {
+            let (frame, rejects, rows_read) = read_table(bytes, other, name)?;
+            Ok(Read { frame, rejects, rows_read, resource: None })
+        }
+    }
+}
+
+fn read_table(bytes: &[u8], format: SourceFormat, name: &str) -> Result<(DataFrame, Vec<Reject>, u64)> {
+    match format {
+        SourceFormat::Image | SourceFormat::Text => Err(malformed(name, "not a table".into())),
         SourceFormat::Parquet => {
             let frame = ParquetReader::new(Cursor::new(bytes))
                 .finish()

@@ -347,3 +347,57 @@ fn unicode_is_normalised_and_case_applied() {
     let changed: std::collections::HashMap<_, _> = report.changed.iter().cloned().collect();
     assert_eq!((changed["unicode_nfc"], changed["case"]), (1, 2));
 }
+
+#[test]
+fn images_and_documents_become_records_and_resources() {
+    let (dir, store) = open();
+    for icon in ["7zip.png", "ffox.png", "gimp.png"] {
+        let report =
+            ingest(&store, &shared().join("data/demo/images").join(icon), &IngestOptions::default()).unwrap();
+        assert_eq!(report.format, "image");
+        let frame = table(&report);
+        assert_eq!(frame.column("width").unwrap().i64().unwrap().get(0), Some(100), "{icon}");
+        assert_eq!(frame.column("height").unwrap().i64().unwrap().get(0), Some(100), "{icon}");
+        assert_eq!(frame.column("colour_type").unwrap().str().unwrap().get(0), Some("rgba"), "{icon}");
+    }
+    let report = fixture(
+        &store,
+        dir.path(),
+        "note.md",
+        "# 지진 보고서\n\n이번 주에 규모 6.4의 지진이 있었다.\n".as_bytes(),
+    )
+    .unwrap();
+    let frame = table(&report);
+    assert_eq!(frame.column("title").unwrap().str().unwrap().get(0), Some("지진 보고서"));
+    assert_eq!(frame.column("language").unwrap().str().unwrap().get(0), Some("ko"));
+    let query = r#"PREFIX schema: <http://schema.org/>
+        SELECT (COUNT(DISTINCT ?image) AS ?images) (COUNT(DISTINCT ?doc) AS ?docs) WHERE { GRAPH <urn:sailkg:graph:catalog> {
+            { ?image a schema:ImageObject ; schema:width 100 ; schema:encodingFormat "image/png" }
+            UNION { ?doc a schema:TextDigitalDocument ; schema:inLanguage "ko" } } }"#;
+    let budget = store.budget(std::time::Duration::from_secs(10));
+    let results = store.query(&sailkg_store::QueryRequest { query, ..Default::default() }, &budget).unwrap();
+    let mut out = Vec::new();
+    sailkg_store::write_results(
+        results,
+        sailkg_store::ResultsFormat::Sparql(oxigraph::sparql::results::QueryResultsFormat::Csv),
+        sailkg_store::RdfFormat::NTriples,
+        &mut out,
+        10,
+        &budget,
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "images,docs\r\n3,1\r\n");
+    let truncated = std::fs::read(shared().join("data/demo/images/gimp.png")).unwrap();
+    let err = fixture(&store, dir.path(), "broken.png", &truncated[..20]).unwrap_err();
+    assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn a_100_mb_field_is_read_whole() {
+    let (dir, store) = open();
+    let big = "x".repeat(100 << 20);
+    let report =
+        fixture(&store, dir.path(), "big.csv", format!("id,blob\n1,{big}\n2,small\n").as_bytes()).unwrap();
+    assert_eq!((report.rows_written, report.rows_rejected), (2, 0));
+    assert_eq!(column(&report, "blob").text_length.unwrap()[2], (100 << 20) as f64);
+}

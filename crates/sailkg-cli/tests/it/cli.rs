@@ -168,13 +168,17 @@ fn ingest_a_directory_and_browse_the_catalog() {
     std::fs::create_dir(&sources).unwrap();
     std::fs::copy(shared().join("data/demo/lookup_people.csv"), sources.join("people.csv")).unwrap();
     std::fs::copy(shared().join("data/demo/earthquakes.json"), sources.join("quakes.json")).unwrap();
-    std::fs::write(sources.join("notes.txt"), "not a table").unwrap();
+    std::fs::write(sources.join("notes.bin"), [0u8, 1, 2, 3]).unwrap();
+    std::fs::write(sources.join("readme.md"), "# Quakes\n\nThe strongest earthquakes of the week.\n")
+        .unwrap();
+    std::fs::copy(shared().join("data/demo/images/gimp.png"), sources.join("gimp.png")).unwrap();
     std::fs::write(sources.join("ragged.csv"), "a,b\n1,2\n3\n").unwrap();
     let output = run(&data, &["ingest", sources.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("people") && text.contains("quakes") && text.contains("geojson"), "{text}");
-    assert!(text.contains("skipped") && text.contains("notes.txt"), "{text}");
+    assert!(text.contains("skipped") && text.contains("notes.bin"), "{text}");
+    assert!(text.contains("readme") && text.contains("gimp") && text.contains("image"), "{text}");
     assert!(text.contains("rejects:") && text.contains(".rejects.csv"), "{text}");
     let again = run(&data, &["ingest", sources.join("people.csv").to_str().unwrap()]);
     assert!(stdout(&again).contains("unchanged"), "{}", stdout(&again));
@@ -189,7 +193,7 @@ fn ingest_a_directory_and_browse_the_catalog() {
             &data,
             "SELECT (COUNT(*) AS ?n) { GRAPH <urn:sailkg:graph:catalog> { ?v a <urn:sailkg:vocab#SourceVersion> } }"
         ),
-        "3"
+        "5"
     );
     let garbage = dir.path().join("garbage.csv");
     std::fs::write(&garbage, b"\x00\x01\x02\x03").unwrap();
