@@ -268,6 +268,7 @@ fn ingest(
         IngestFormat::Ndjson => Some(sailkg_ingest::SourceFormat::Ndjson),
         IngestFormat::Geojson => Some(sailkg_ingest::SourceFormat::GeoJson),
         IngestFormat::Parquet => Some(sailkg_ingest::SourceFormat::Parquet),
+        IngestFormat::Excel => Some(sailkg_ingest::SourceFormat::Excel),
         IngestFormat::Image => Some(sailkg_ingest::SourceFormat::Image),
         IngestFormat::Text => Some(sailkg_ingest::SourceFormat::Text),
     };

@@ -149,6 +149,8 @@ pub enum IngestFormat {
     Geojson,
     /// Apache Parquet.
     Parquet,
+    /// An Excel workbook (first sheet).
+    Excel,
     /// A PNG, JPEG, GIF or WebP image (one metadata record).
     Image,
     /// A plain-text or Markdown document (one record).

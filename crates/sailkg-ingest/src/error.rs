@@ -27,7 +27,7 @@ pub enum IngestError {
         message: String,
     },
     /// The format cannot be told.
-    #[error("{0}: unknown source format; pass --format csv|tsv|json|ndjson|geojson|parquet|image|text")]
+    #[error("{0}: unknown source format; pass --format csv|tsv|json|ndjson|geojson|parquet|excel|image|text")]
     UnknownFormat(String),
     /// A source name with characters that cannot be used in paths and IRIs.
     #[error("invalid source name {0:?}: use letters, digits, '-' and '_'")]

@@ -20,6 +20,8 @@ pub enum SourceFormat {
     GeoJson,
     /// Apache Parquet.
     Parquet,
+    /// An Excel workbook (`.xlsx`, `.xls`, `.ods`): its first sheet, the first row as header.
+    Excel,
     /// A PNG, JPEG, GIF or WebP image: one record of metadata.
     Image,
     /// A plain-text or Markdown document: one record (title, text, language, length).
@@ -64,6 +66,7 @@ impl SourceFormat {
             "ndjson" | "jsonl" => Self::Ndjson,
             "geojson" => Self::GeoJson,
             "parquet" => Self::Parquet,
+            "xlsx" | "excel" | "xls" | "ods" => Self::Excel,
             "image" => Self::Image,
             "text" | "markdown" | "md" => Self::Text,
             _ => return None,
@@ -79,6 +82,7 @@ impl SourceFormat {
             Self::Ndjson => "ndjson",
             Self::GeoJson => "geojson",
             Self::Parquet => "parquet",
+            Self::Excel => "excel",
             Self::Image => "image",
             Self::Text => "text",
         }
@@ -95,6 +99,7 @@ impl SourceFormat {
                 _ => "application/octet-stream",
             },
             Self::Text => "text/plain",
+            Self::Excel => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Self::Csv => "text/csv",
             Self::Tsv => "text/tab-separated-values",
             Self::Json => "application/json",
@@ -114,6 +119,7 @@ impl SourceFormat {
             "geojson" => Some(Self::GeoJson),
             "parquet" | "pq" => Some(Self::Parquet),
             "json" => Some(Self::Json),
+            "xlsx" | "xlsm" | "xls" | "ods" => Some(Self::Excel),
             _ => None,
         };
         if bytes.starts_with(b"PAR1") {
@@ -199,6 +205,7 @@ pub(crate) fn read(bytes: &[u8], format: SourceFormat, name: &str) -> Result<Rea
 fn read_table(bytes: &[u8], format: SourceFormat, name: &str) -> Result<(DataFrame, Vec<Reject>, u64)> {
     match format {
         SourceFormat::Image | SourceFormat::Text => Err(malformed(name, "not a table".into())),
+        SourceFormat::Excel => read_excel(bytes, name),
         SourceFormat::Parquet => {
             let frame = ParquetReader::new(Cursor::new(bytes))
                 .finish()
@@ -426,6 +433,86 @@ fn read_delimited(text: &str, separator: Option<u8>, name: &str) -> Result<(Data
         .finish()
         .map_err(|e| malformed(name, format!("cannot parse: {e}")))?;
     Ok((frame, rejects, all.len() as u64 - 1))
+}
+
+/// The first sheet of a workbook; the first row names the columns. Error cells become missing
+/// values and reject entries.
+fn read_excel(bytes: &[u8], name: &str) -> Result<(DataFrame, Vec<Reject>, u64)> {
+    use calamine::{Data, Reader};
+    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
+        .map_err(|e| malformed(name, format!("not a readable workbook: {e}")))?;
+    let sheet = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| malformed(name, "the workbook has no sheet".into()))?;
+    let range =
+        workbook.worksheet_range(&sheet).map_err(|e| malformed(name, format!("sheet {sheet:?}: {e}")))?;
+    let mut rows = range.rows();
+    let Some(header) = rows.next() else {
+        return Err(malformed(name, format!("sheet {sheet:?} is empty")));
+    };
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, cell)| match cell {
+            Data::Empty => format!("column_{}", i + 1),
+            other => other.to_string(),
+        })
+        .collect();
+    let mut records = Vec::new();
+    let mut rejects = Vec::new();
+    for (index, row) in rows.enumerate() {
+        let mut record = serde_json::Map::new();
+        for (column, cell) in names.iter().zip(row) {
+            let value = match cell {
+                Data::Int(i) => serde_json::Value::from(*i),
+                Data::Float(f) => serde_json::Number::from_f64(*f)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                Data::String(text) => serde_json::Value::from(text.as_str()),
+                Data::Bool(b) => serde_json::Value::from(*b),
+                Data::DateTime(time) => serde_json::Value::from(excel_date(time.as_f64())),
+                Data::DateTimeIso(text) | Data::DurationIso(text) => serde_json::Value::from(text.as_str()),
+                Data::Error(error) => {
+                    // Row numbers are the sheet's: the header is row 1.
+                    rejects.push(Reject {
+                        row: index as u64 + 2,
+                        field: column.clone(),
+                        reason: format!("cell error {error}; the value is left missing"),
+                        raw: error.to_string(),
+                    });
+                    serde_json::Value::Null
+                }
+                Data::Empty => serde_json::Value::Null,
+            };
+            record.insert(column.clone(), value);
+        }
+        records.push(serde_json::Value::Object(record));
+    }
+    let (frame, _, read) = records_to_frame(records, name)?;
+    // Cell errors do not remove their row: they are reported, and the cell is missing.
+    Ok((frame, rejects, read))
+}
+
+/// An Excel serial date (days since 1899-12-30) as ISO-8601.
+fn excel_date(serial: f64) -> String {
+    let seconds = ((serial - 25_569.0) * 86_400.0).round() as i64;
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if rest == 0 {
+        format!("{year:04}-{month:02}-{day:02}")
+    } else {
+        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+    }
 }
 
 /// Builds a table from JSON objects: nested objects become dotted column names, arrays stay

@@ -401,3 +401,20 @@ fn a_100_mb_field_is_read_whole() {
     assert_eq!((report.rows_written, report.rows_rejected), (2, 0));
     assert_eq!(column(&report, "blob").text_length.unwrap()[2], (100 << 20) as f64);
 }
+
+#[test]
+fn excel_first_sheet_is_read_and_cleansed() {
+    let (_dir, store) = open();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quakes.xlsx");
+    let report = ingest(&store, &path, &IngestOptions::default()).unwrap();
+    assert_eq!((report.format.as_str(), report.rows_written), ("excel", 4));
+    let frame = table(&report);
+    let places: Vec<Option<&str>> = frame.column("place").unwrap().str().unwrap().iter().collect();
+    assert_eq!(places[0], Some("Nord, Greenland"));
+    let when: Vec<Option<&str>> = frame.column("when").unwrap().str().unwrap().iter().collect();
+    assert_eq!(when[1], Some("2018-02-06T15:50:42"));
+    assert_eq!(column(&report, "note").null_share, 0.75);
+    assert_eq!(column(&report, "when").date_format.as_deref(), Some("%Y-%m-%d[T%H:%M[:%S]]"));
+    let felt: Vec<Option<bool>> = frame.column("felt").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(felt, [Some(true), Some(true), Some(false), Some(false)]);
+}
