@@ -499,15 +499,7 @@ fn excel_date(serial: f64) -> String {
     let seconds = ((serial - 25_569.0) * 86_400.0).round() as i64;
     let days = seconds.div_euclid(86_400);
     let rest = seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::catalog::civil_from_days(days);
     if rest == 0 {
         format!("{year:04}-{month:02}-{day:02}")
     } else {
