@@ -239,6 +239,9 @@ pub(crate) fn commit(store: &Store, entry: &Entry<'_>) -> Result<()> {
             add(&node, sail("meanLength"), double(mean).into());
             add(&node, sail("maxLength"), double(hi).into());
         }
+        if let Some(unit) = &column.unit {
+            add(&node, sail("unit"), Literal::new_simple_literal(unit).into());
+        }
         if let Some(layout) = &column.date_format {
             add(&node, sail("dateFormat"), Literal::new_simple_literal(layout).into());
         }
@@ -390,6 +393,7 @@ SELECT ?name ?type ?nulls ?distinct ?min ?max WHERE {{
             quartiles: None,
             top: Vec::new(),
             text_length: None,
+            unit: None,
             date_format: None,
             time_series: None,
         });

@@ -17,8 +17,11 @@ pub struct Rules {
     /// Values (compared without case) that mean "no value".
     pub null_tokens: Vec<String>,
     /// Turn text columns whose every value is a number (after the rules above) into numbers;
-    /// thousands separators are accepted.
+    /// thousands separators and one column-wide unit suffix ("12 kg", "30%") are accepted, and
+    /// the unit is recorded in the catalogue.
     pub parse_numbers: bool,
+    /// Columns that must have a value: a row missing one goes to the reject file.
+    pub required: Vec<String>,
     /// Normalise text to Unicode NFC, so that visually equal strings compare equal.
     pub unicode_nfc: bool,
     /// Letter case of text values: keep, lower, upper or title.
@@ -82,6 +85,7 @@ impl Default for Rules {
                 .map(String::from)
                 .to_vec(),
             parse_numbers: true,
+            required: Vec::new(),
             unicode_nfc: true,
             case: Case::Keep,
             parse_dates: true,
@@ -112,6 +116,8 @@ pub struct CleanseReport {
     pub changed: Vec<(String, u64)>,
     /// Columns rewritten as ISO-8601, with the layout they were in.
     pub date_formats: Vec<(String, String)>,
+    /// Numeric columns whose values carried a unit, with that unit.
+    pub units: Vec<(String, String)>,
 }
 
 /// Applies the rules to every text column.
@@ -120,6 +126,7 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
     let (mut trimmed, mut collapsed, mut nulled, mut numbers) = (0u64, 0u64, 0u64, 0u64);
     let (mut normalised, mut cased, mut dated) = (0u64, 0u64, 0u64);
     let mut date_formats = Vec::new();
+    let mut units = Vec::new();
     let tokens: std::collections::HashSet<String> =
         rules.null_tokens.iter().map(|t| t.to_lowercase()).collect();
     let longest_token = tokens.iter().map(String::len).max().unwrap_or(0);
@@ -185,8 +192,11 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
             None
         };
         match (numeric, layout) {
-            (Some(column), _) => {
+            (Some((column, unit)), _) => {
                 numbers += cleaned.iter().flatten().count() as u64;
+                if let Some(unit) = unit {
+                    units.push((name.to_string(), unit));
+                }
                 replaced.push(Column::new(name, column));
             }
             (None, Some(layout)) => {
@@ -220,6 +230,7 @@ pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseRepor
             ("parse_dates".into(), dated),
         ],
         date_formats,
+        units,
     })
 }
 
@@ -244,17 +255,35 @@ fn needs_collapse(text: &str) -> bool {
 }
 
 /// The values as numbers when every present value is one (at least one present).
-fn as_numbers(values: &[Option<Cow<'_, str>>]) -> Option<Vec<Option<f64>>> {
-    if values.iter().all(Option::is_none) {
-        return None;
-    }
-    values
+/// A column-wide unit suffix ("12.5 kg", "30%") is split off when every present value has it.
+fn as_numbers(values: &[Option<Cow<'_, str>>]) -> Option<(Vec<Option<f64>>, Option<String>)> {
+    let first = values.iter().flatten().next()?;
+    let unit = unit_of(first);
+    let numbers = values
         .iter()
         .map(|v| match v {
             None => Some(None),
-            Some(text) => parse_number(text).map(Some),
+            Some(text) => {
+                let number = match &unit {
+                    Some(unit) => text.strip_suffix(unit.as_str())?.trim_end(),
+                    None => text,
+                };
+                parse_number(number).map(Some)
+            }
         })
-        .collect()
+        .collect::<Option<Vec<_>>>()?;
+    Some((numbers, unit))
+}
+
+/// The unit after a number: letters, `%`, `°` or `/`, after an optional space.
+fn unit_of(text: &str) -> Option<String> {
+    let split = text.find(|c: char| c.is_alphabetic() || c == '%' || c == '°')?;
+    let (number, unit) = text.split_at(split);
+    let unit_ok = unit.len() <= 12
+        && unit.chars().all(|c| c.is_alphabetic() || matches!(c, '%' | '°' | '/' | '²' | '³'));
+    let number = number.trim_end();
+    (unit_ok && !number.is_empty() && parse_number(number).is_some() && !unit.eq_ignore_ascii_case("e"))
+        .then(|| unit.to_owned())
 }
 
 fn parse_number(text: &str) -> Option<f64> {

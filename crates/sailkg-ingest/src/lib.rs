@@ -42,7 +42,8 @@ pub struct IngestOptions {
 pub struct IngestReport {
     /// The source name.
     pub source: String,
-    /// The version: the first 16 hex digits of the file's SHA-256.
+    /// The version: 16 hex digits of a SHA-256 over the file's content hash, the format and the
+    /// rules, so re-ingesting the same file the same way is a no-op.
     pub version: String,
     /// Whether this version was already catalogued, so nothing was done.
     pub unchanged: bool,
@@ -75,7 +76,6 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
     let started = SystemTime::now();
     let bytes = std::fs::read(path).map_err(|source| IngestError::Io { path: path.into(), source })?;
     let digest = hex(&Sha256::digest(&bytes));
-    let version = digest[..16].to_owned();
     let source = match &options.name {
         Some(name) => check_name(name)?,
         None => default_name(path),
@@ -84,6 +84,11 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         Some(format) => format,
         None => SourceFormat::detect(path, &bytes)?,
     };
+    // The same bytes read as another format or cleansed by other rules make another table, so the
+    // version names all three.
+    let rules_hash = options.rules.hash();
+    let version =
+        hex(&Sha256::digest(format!("{digest} {} {rules_hash}", format.name()).as_bytes()))[..16].to_owned();
     let table = store.data_dir().join("tables").join(&source).join(format!("{version}.parquet"));
     if catalog::version_exists(store, &source, &version)? {
         let columns = catalog::column_profiles(store, &source, &version)?;
@@ -111,6 +116,11 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
     rejects.append(&mut quality.removed);
     cleanse.changed.append(&mut quality.changed);
     let mut columns = profile::profile(&frame)?;
+    for (column, unit) in &cleanse.units {
+        if let Some(profile) = columns.iter_mut().find(|c| &c.name == column) {
+            profile.unit = Some(unit.clone());
+        }
+    }
     for (column, layout) in &cleanse.date_formats {
         if let Some(profile) = columns.iter_mut().find(|c| &c.name == column) {
             profile.date_format = Some(layout.clone());
@@ -149,7 +159,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         rejected: rejects.len() as u64,
         duplicate_rows: quality.duplicate_rows,
         columns: &columns,
-        rules_hash: &options.rules.hash(),
+        rules_hash: &rules_hash,
         started,
         ended: SystemTime::now(),
     };

@@ -29,6 +29,8 @@ pub struct ColumnProfile {
     pub top: Vec<TopValue>,
     /// Shortest, mean and longest length of text values, in characters.
     pub text_length: Option<[f64; 3]>,
+    /// The unit split off the column's values ("kg", "%"), when there was one.
+    pub unit: Option<String>,
     /// The layout the column's dates were in, when they were rewritten as ISO-8601.
     pub date_format: Option<String>,
     /// Frequency, gaps and duplicates, for a column of dates or times.
@@ -138,6 +140,7 @@ fn profile_column(column: &Column, height: f64) -> Result<ColumnProfile> {
         quartiles,
         top,
         text_length: lengths.map(|(lo, hi, sum)| [lo as f64, sum as f64 / present as f64, hi as f64]),
+        unit: None,
         date_format: None,
         time_series: None,
     })

@@ -37,6 +37,7 @@ pub(crate) struct QualityReport {
 
 pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<QualityReport> {
     let mut report = QualityReport::default();
+    required(frame, rules, &mut report)?;
     duplicates(frame, rules, &mut report)?;
     clusters(frame, rules, &mut report)?;
     outliers(frame, rules, &mut report)?;
@@ -50,6 +51,40 @@ fn row_key(frame: &DataFrame, row: usize) -> String {
         .map(|c| c.get(row).map(|v| v.to_string()).unwrap_or_default())
         .collect::<Vec<_>>()
         .join("\u{1f}")
+}
+
+/// Rows missing a required value go to the reject file.
+fn required(frame: &mut DataFrame, rules: &Rules, report: &mut QualityReport) -> Result<()> {
+    if rules.required.is_empty() {
+        return Ok(());
+    }
+    let mut keep = vec![true; frame.height()];
+    let mut missing: Vec<(usize, String)> = Vec::new();
+    for name in &rules.required {
+        let column = frame.column(name).map_err(|_| {
+            crate::IngestError::Rules(format!("required column {name:?} is not in the table"))
+        })?;
+        for (row, kept) in keep.iter_mut().enumerate() {
+            if *kept && column.get(row).map(|v| v.is_null()).unwrap_or(true) {
+                *kept = false;
+                missing.push((row, name.clone()));
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for (row, field) in &missing {
+        report.removed.push(Reject {
+            row: *row as u64 + 1,
+            field: field.clone(),
+            reason: format!("required column {field} has no value"),
+            raw: row_key(frame, *row).replace('\u{1f}', ","),
+        });
+    }
+    *frame = frame.filter(&BooleanChunked::from_slice(PlSmallStr::from("keep"), &keep))?;
+    report.changed.push(("required".into(), missing.len() as u64));
+    Ok(())
 }
 
 fn duplicates(frame: &mut DataFrame, rules: &Rules, report: &mut QualityReport) -> Result<()> {

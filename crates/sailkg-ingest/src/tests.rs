@@ -418,3 +418,31 @@ fn excel_first_sheet_is_read_and_cleansed() {
     let felt: Vec<Option<bool>> = frame.column("felt").unwrap().bool().unwrap().iter().collect();
     assert_eq!(felt, [Some(true), Some(true), Some(false), Some(false)]);
 }
+
+#[test]
+fn units_are_split_and_required_columns_reject_rows() {
+    let (dir, store) = open();
+    let path = dir.path().join("parcels.csv");
+    std::fs::write(&path, "id,weight,share\n1,12.5 kg,30%\n2,\"1,200 kg\",45%\n,3 kg,N/A\n4,0.5kg,5%\n")
+        .unwrap();
+    let rules = Rules { required: vec!["id".into()], ..Rules::default() };
+    let report = ingest(&store, &path, &IngestOptions { rules, ..IngestOptions::default() }).unwrap();
+    assert_eq!((report.rows_written, report.rows_rejected), (3, 1));
+    let rejects = std::fs::read_to_string(report.rejects.as_ref().unwrap()).unwrap();
+    assert!(rejects.contains("required column id has no value"), "{rejects}");
+    assert_eq!(column(&report, "weight").unit.as_deref(), Some("kg"));
+    assert_eq!(column(&report, "share").unit.as_deref(), Some("%"));
+    let frame = table(&report);
+    let weights: Vec<Option<f64>> = frame.column("weight").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(weights, [Some(12.5), Some(1200.0), Some(0.5)]);
+    let err = ingest(
+        &store,
+        &path,
+        &IngestOptions {
+            rules: Rules { required: vec!["nope".into()], ..Rules::default() },
+            ..IngestOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+}
