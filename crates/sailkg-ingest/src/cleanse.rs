@@ -121,114 +121,149 @@ pub struct CleanseReport {
 }
 
 /// Applies the rules to every text column.
-pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseReport> {
+/// Cells changed per rule, in the order of [`RULE_NAMES`].
+const RULE_NAMES: [&str; 7] =
+    ["trim", "collapse_whitespace", "unicode_nfc", "case", "null_tokens", "parse_numbers", "parse_dates"];
+
+/// What cleansing did to one text column.
+#[derive(Default)]
+struct ColumnOutcome {
+    counts: [u64; 7],
+    replacement: Option<Column>,
+    date_format: Option<(String, String)>,
+    unit: Option<(String, String)>,
+}
+
+fn clean_column(
+    column: &Column,
+    rules: &Rules,
+    tokens: &std::collections::HashSet<String>,
+    longest_token: usize,
+) -> Result<ColumnOutcome> {
     use unicode_normalization::UnicodeNormalization;
     let (mut trimmed, mut collapsed, mut nulled, mut numbers) = (0u64, 0u64, 0u64, 0u64);
     let (mut normalised, mut cased, mut dated) = (0u64, 0u64, 0u64);
-    let mut date_formats = Vec::new();
-    let mut units = Vec::new();
+    let mut replacement = None;
+    let mut date_format = None;
+    let mut unit_found = None;
+    let values = column.as_materialized_series().str()?;
+    let mut changed = false;
+    // Cells borrow from the column unless a rule changes them, so clean text costs no copy.
+    let cleaned: Vec<Option<Cow<'_, str>>> = values
+        .iter()
+        .map(|value| {
+            let mut text = Cow::Borrowed(value?);
+            if rules.trim {
+                let t = text.trim();
+                if t.len() != text.len() {
+                    trimmed += 1;
+                    changed = true;
+                    text = Cow::Owned(t.to_owned());
+                }
+            }
+            if rules.collapse_whitespace && needs_collapse(&text) {
+                let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                if joined != text {
+                    collapsed += 1;
+                    changed = true;
+                    text = Cow::Owned(joined);
+                }
+            }
+            if rules.unicode_nfc && !text.is_ascii() && !unicode_normalization::is_nfc(&text) {
+                text = Cow::Owned(text.nfc().collect());
+                normalised += 1;
+                changed = true;
+            }
+            let recased = match rules.case {
+                Case::Keep => None,
+                Case::Lower => Some(text.to_lowercase()),
+                Case::Upper => Some(text.to_uppercase()),
+                Case::Title => Some(title_case(&text)),
+            };
+            if let Some(recased) = recased
+                && recased != text
+            {
+                text = Cow::Owned(recased);
+                cased += 1;
+                changed = true;
+            }
+            if text.len() <= longest_token && tokens.contains(&text.to_lowercase()) {
+                nulled += 1;
+                changed = true;
+                return None;
+            }
+            Some(text)
+        })
+        .collect();
+    let name = column.name().clone();
+    let numeric = if rules.parse_numbers { as_numbers(&cleaned) } else { None };
+    let layout = if rules.parse_dates && numeric.is_none() {
+        crate::dates::detect(cleaned.iter().flatten().map(|v| v.as_ref()))
+    } else {
+        None
+    };
+    match (numeric, layout) {
+        (Some((column, unit)), _) => {
+            numbers += cleaned.iter().flatten().count() as u64;
+            if let Some(unit) = unit {
+                unit_found = Some((name.to_string(), unit));
+            }
+            replacement = Some(Column::new(name, column));
+        }
+        (None, Some(layout)) => {
+            let iso: Vec<Option<String>> = cleaned
+                .iter()
+                .map(|v| v.as_deref().and_then(|v| crate::dates::parse(layout, v)).map(|s| s.iso()))
+                .collect();
+            dated += cleaned.iter().zip(&iso).filter(|(a, b)| a.as_deref() != b.as_deref()).count() as u64;
+            date_format = Some((name.to_string(), layout.name.to_owned()));
+            replacement = Some(Column::new(name, iso));
+        }
+        (None, None) if changed => {
+            replacement = Some(
+                StringChunked::from_iter_options(name, cleaned.iter().map(|v| v.as_deref())).into_column(),
+            )
+        }
+        (None, None) => {}
+    }
+    Ok(ColumnOutcome {
+        counts: [trimmed, collapsed, normalised, cased, nulled, numbers, dated],
+        replacement,
+        date_format,
+        unit: unit_found,
+    })
+}
+
+pub(crate) fn apply(frame: &mut DataFrame, rules: &Rules) -> Result<CleanseReport> {
+    use rayon::prelude::*;
     let tokens: std::collections::HashSet<String> =
         rules.null_tokens.iter().map(|t| t.to_lowercase()).collect();
     let longest_token = tokens.iter().map(String::len).max().unwrap_or(0);
+    // Columns are independent: clean them in parallel.
+    let outcomes = frame
+        .columns()
+        .par_iter()
+        .filter(|c| c.dtype() == &DataType::String)
+        .map(|c| clean_column(c, rules, &tokens, longest_token))
+        .collect::<Result<Vec<_>>>()?;
+    let mut counts = [0u64; 7];
+    let mut date_formats = Vec::new();
+    let mut units = Vec::new();
     let mut replaced = Vec::new();
-    for column in frame.columns() {
-        if column.dtype() != &DataType::String {
-            continue;
+    for outcome in outcomes {
+        for (total, n) in counts.iter_mut().zip(outcome.counts) {
+            *total += n;
         }
-        let values = column.as_materialized_series().str()?;
-        let mut changed = false;
-        // Cells borrow from the column unless a rule changes them, so clean text costs no copy.
-        let cleaned: Vec<Option<Cow<'_, str>>> = values
-            .iter()
-            .map(|value| {
-                let mut text = Cow::Borrowed(value?);
-                if rules.trim {
-                    let t = text.trim();
-                    if t.len() != text.len() {
-                        trimmed += 1;
-                        changed = true;
-                        text = Cow::Owned(t.to_owned());
-                    }
-                }
-                if rules.collapse_whitespace && needs_collapse(&text) {
-                    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                    if joined != text {
-                        collapsed += 1;
-                        changed = true;
-                        text = Cow::Owned(joined);
-                    }
-                }
-                if rules.unicode_nfc && !text.is_ascii() && !unicode_normalization::is_nfc(&text) {
-                    text = Cow::Owned(text.nfc().collect());
-                    normalised += 1;
-                    changed = true;
-                }
-                let recased = match rules.case {
-                    Case::Keep => None,
-                    Case::Lower => Some(text.to_lowercase()),
-                    Case::Upper => Some(text.to_uppercase()),
-                    Case::Title => Some(title_case(&text)),
-                };
-                if let Some(recased) = recased
-                    && recased != text
-                {
-                    text = Cow::Owned(recased);
-                    cased += 1;
-                    changed = true;
-                }
-                if text.len() <= longest_token && tokens.contains(&text.to_lowercase()) {
-                    nulled += 1;
-                    changed = true;
-                    return None;
-                }
-                Some(text)
-            })
-            .collect();
-        let name = column.name().clone();
-        let numeric = if rules.parse_numbers { as_numbers(&cleaned) } else { None };
-        let layout = if rules.parse_dates && numeric.is_none() {
-            crate::dates::detect(cleaned.iter().flatten().map(|v| v.as_ref()))
-        } else {
-            None
-        };
-        match (numeric, layout) {
-            (Some((column, unit)), _) => {
-                numbers += cleaned.iter().flatten().count() as u64;
-                if let Some(unit) = unit {
-                    units.push((name.to_string(), unit));
-                }
-                replaced.push(Column::new(name, column));
-            }
-            (None, Some(layout)) => {
-                let iso: Vec<Option<String>> = cleaned
-                    .iter()
-                    .map(|v| v.as_deref().and_then(|v| crate::dates::parse(layout, v)).map(|s| s.iso()))
-                    .collect();
-                dated +=
-                    cleaned.iter().zip(&iso).filter(|(a, b)| a.as_deref() != b.as_deref()).count() as u64;
-                date_formats.push((name.to_string(), layout.name.to_owned()));
-                replaced.push(Column::new(name, iso));
-            }
-            (None, None) if changed => replaced.push(
-                StringChunked::from_iter_options(name, cleaned.iter().map(|v| v.as_deref())).into_column(),
-            ),
-            (None, None) => {}
-        }
+        date_formats.extend(outcome.date_format);
+        units.extend(outcome.unit);
+        replaced.extend(outcome.replacement);
     }
     for column in replaced {
         let name = column.name().clone();
         frame.replace(&name, column)?;
     }
     Ok(CleanseReport {
-        changed: vec![
-            ("trim".into(), trimmed),
-            ("collapse_whitespace".into(), collapsed),
-            ("unicode_nfc".into(), normalised),
-            ("case".into(), cased),
-            ("null_tokens".into(), nulled),
-            ("parse_numbers".into(), numbers),
-            ("parse_dates".into(), dated),
-        ],
+        changed: RULE_NAMES.iter().zip(counts).map(|(name, n)| ((*name).to_owned(), n)).collect(),
         date_formats,
         units,
     })
