@@ -151,7 +151,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         version: &version,
         content_sha256: &digest,
         original: path,
-        media_type: format.media_type(&bytes),
+        media_type: format.media_type(resource.as_ref()),
         resource: resource.as_ref(),
         table: &table,
         table_bytes,

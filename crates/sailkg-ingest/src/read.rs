@@ -88,14 +88,16 @@ impl SourceFormat {
         }
     }
 
-    /// The media type of the original file.
-    pub fn media_type(self, bytes: &[u8]) -> &'static str {
+    /// The media type of the original file; an image's comes from its header, already read.
+    pub(crate) fn media_type(self, resource: Option<&Resource>) -> &'static str {
         match self {
-            Self::Image => match crate::media::image(bytes).map(|i| i.format) {
-                Ok("png") => "image/png",
-                Ok("jpeg") => "image/jpeg",
-                Ok("gif") => "image/gif",
-                Ok("webp") => "image/webp",
+            Self::Image => match resource {
+                Some(Resource::Image(image)) => match image.format {
+                    "png" => "image/png",
+                    "jpeg" => "image/jpeg",
+                    "gif" => "image/gif",
+                    _ => "image/webp",
+                },
                 _ => "application/octet-stream",
             },
             Self::Text => "text/plain",

@@ -280,11 +280,10 @@ fn dates_become_iso_with_their_layout_and_time_structure() {
     let series = date.time_series.as_ref().unwrap();
     assert!(series.frequency_seconds > 0.0, "{series:?}");
     let movies = ingest(&store, &demo("movies.json"), &IngestOptions::default()).unwrap();
-    // Release dates mix layouts in this messy file, so they are left as they are.
-    assert!(
-        movies.date_formats.iter().all(|(c, _)| c != "Release Date")
-            || column(&movies, "Release Date").date_format.is_some()
-    );
+    // Release dates ("Jun 12 1998") are rewritten as ISO dates, with their layout recorded.
+    let release = column(&movies, "Release Date");
+    assert!(release.date_format.is_some(), "{release:?}");
+    assert!(release.min.as_deref().is_some_and(|d| d.len() == 10 && d.as_bytes()[4] == b'-'), "{release:?}");
 }
 
 #[test]

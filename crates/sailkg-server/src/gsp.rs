@@ -79,12 +79,7 @@ async fn read_graph(
         ApiError::new(StatusCode::NOT_ACCEPTABLE, "no RDF format matches the Accept header")
     })?;
     let store = state.store.clone();
-    let probe = store.clone();
-    let probe_graph = graph.clone();
-    let exists = web::block(move || probe.graph_exists(probe_graph.as_ref()))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    if !exists {
+    if !graph_existed(&store, &graph).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("there is no graph {graph}")));
     }
     let budget = store.budget(state.config.query_timeout());
@@ -192,18 +187,9 @@ async fn upload(
     if length.is_some_and(|l| l > limit) {
         return Err(too_large(limit));
     }
-    let base_iri = match &graph {
-        GraphName::NamedNode(n) => Some(n.as_str().to_owned()),
-        _ => Some(request_url(req)),
-    };
+    let base_iri = base_iri(req, &graph);
     let store = state.store.clone();
-    let existed = {
-        let store = store.clone();
-        let graph = graph.clone();
-        web::block(move || store.graph_exists(graph.as_ref()))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
-    };
+    let existed = graph_existed(&store, &graph).await?;
     let report = if length.is_some_and(|l| l <= SMALL_UPLOAD) {
         let data = read_body(body, SMALL_UPLOAD.min(limit)).await?;
         let graph = graph.clone();
@@ -297,10 +283,7 @@ async fn upload_multipart(
         SMALL_UPLOAD.max(state.config.server.max_request_bytes).min(state.config.server.max_upload_bytes),
     )
     .await?;
-    let base_iri = match &graph {
-        GraphName::NamedNode(n) => Some(n.as_str().to_owned()),
-        _ => Some(request_url(req)),
-    };
+    let base_iri = base_iri(req, &graph);
     let mut inputs = Vec::new();
     for (index, (headers, content)) in split_multipart(&data, &boundary)?.into_iter().enumerate() {
         let mut part_type = None;
@@ -333,12 +316,7 @@ async fn upload_multipart(
         });
     }
     let store = state.store.clone();
-    let existed = {
-        let (store, graph) = (store.clone(), graph.clone());
-        web::block(move || store.graph_exists(graph.as_ref()))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
-    };
+    let existed = graph_existed(&store, &graph).await?;
     let report = web::block(move || store.load_small(inputs, &graph, replace))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
@@ -376,6 +354,24 @@ fn split_multipart(data: &[u8], boundary: &str) -> Result<Vec<(String, Vec<u8>)>
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Relative IRIs of an upload resolve against the graph's IRI, or the request URL for the
+/// default graph.
+fn base_iri(req: &HttpRequest, graph: &GraphName) -> Option<String> {
+    match graph {
+        GraphName::NamedNode(n) => Some(n.as_str().to_owned()),
+        _ => Some(request_url(req)),
+    }
+}
+
+/// Whether the graph exists (before an upload: it decides between 201 and 204).
+async fn graph_existed(store: &Store, graph: &GraphName) -> Result<bool, ApiError> {
+    let (store, graph) = (store.clone(), graph.clone());
+    web::block(move || store.graph_exists(graph.as_ref()))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(ApiError::from)
 }
 
 fn too_large(limit: u64) -> ApiError {

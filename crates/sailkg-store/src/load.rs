@@ -148,13 +148,7 @@ impl Store {
         let mut bytes = 0;
         for input in inputs {
             let counter = Arc::clone(&progress);
-            let mut parser =
-                RdfParser::from_format(input.format).rename_blank_nodes().with_default_graph(graph.clone());
-            if let Some(base) = &input.base_iri {
-                parser = parser
-                    .with_base_iri(base)
-                    .map_err(|e| StoreError::InvalidIri { iri: base.clone(), message: e.to_string() })?;
-            }
+            let parser = parser_for(&input, graph)?;
             let name = input.name;
             let mut reader = ByteCount { inner: input.reader, count: 0 };
             let quads = parser.for_reader(&mut reader).map(|quad: Result<Quad, RdfParseError>| {
@@ -183,13 +177,7 @@ impl Store {
         let mut quads = Vec::new();
         let mut bytes = 0;
         for input in inputs {
-            let mut parser =
-                RdfParser::from_format(input.format).rename_blank_nodes().with_default_graph(graph.clone());
-            if let Some(base) = &input.base_iri {
-                parser = parser
-                    .with_base_iri(base)
-                    .map_err(|e| StoreError::InvalidIri { iri: base.clone(), message: e.to_string() })?;
-            }
+            let parser = parser_for(&input, graph)?;
             let mut reader = ByteCount { inner: input.reader, count: 0 };
             for quad in parser.for_reader(&mut reader) {
                 quads.push(quad.map_err(|e| located(&input.name, e))?);
@@ -212,6 +200,17 @@ impl Store {
             seconds,
             triples_per_second: quads.len() as f64 / seconds,
         })
+    }
+}
+
+/// The parser of one input: fresh blank nodes, the target graph as default graph, its base IRI.
+fn parser_for(input: &LoadInput, graph: &GraphName) -> Result<RdfParser> {
+    let parser = RdfParser::from_format(input.format).rename_blank_nodes().with_default_graph(graph.clone());
+    match &input.base_iri {
+        Some(base) => parser
+            .with_base_iri(base)
+            .map_err(|e| StoreError::InvalidIri { iri: base.clone(), message: e.to_string() }),
+        None => Ok(parser),
     }
 }
 

@@ -21,6 +21,15 @@ fn update(server: &TestServer, auth: Option<&str>, text: &str) -> crate::support
     send(&server.agent, "POST", &server.url("/sparql"), &headers, Some(text.as_bytes().to_vec()))
 }
 
+/// 60 nodes all linked to each other: a five-step chain over it has 60^6 answers, hours of work,
+/// and every step reads the store, where evaluation checks for cancellation.
+fn load_dense_graph(server: &TestServer) {
+    let data: String = (0..60)
+        .flat_map(|i| (0..60).map(move |j| format!("<http://e/{i}> <http://e/p> <http://e/{j}> .\n")))
+        .collect();
+    server.store.oxigraph().load_from_slice(oxigraph::io::RdfFormat::NTriples, data.as_bytes()).unwrap();
+}
+
 const INSERT: &str = "INSERT DATA { <http://e/s> <http://e/p> <http://e/o> }";
 
 #[test]
@@ -210,10 +219,7 @@ fn malformed_uploads_load_nothing() {
 #[test]
 fn timeout_gives_503_and_stops_the_query() {
     let server = TestServer::start_with(|c| c.sparql.timeout_secs = 1);
-    let data: String = (0..60)
-        .flat_map(|i| (0..60).map(move |j| format!("<http://e/{i}> <http://e/p> <http://e/{j}> .\n")))
-        .collect();
-    server.store.oxigraph().load_from_slice(oxigraph::io::RdfFormat::NTriples, data.as_bytes()).unwrap();
+    load_dense_graph(&server);
     let query = "SELECT (COUNT(*) AS ?n) { ?a <http://e/p> ?b . ?b <http://e/p> ?c . ?c <http://e/p> ?d . ?d <http://e/p> ?e . ?e <http://e/p> ?f }";
     let reply = send(
         &server.agent,
@@ -350,10 +356,7 @@ fn cors_is_closed_unless_configured() {
 #[test]
 fn client_disconnect_stops_the_query() {
     let server = TestServer::start_with(|c| c.sparql.timeout_secs = 3600);
-    let data: String = (0..60)
-        .flat_map(|i| (0..60).map(move |j| format!("<http://e/{i}> <http://e/p> <http://e/{j}> .\n")))
-        .collect();
-    server.store.oxigraph().load_from_slice(oxigraph::io::RdfFormat::NTriples, data.as_bytes()).unwrap();
+    load_dense_graph(&server);
     let running = || {
         let metrics = send(&server.agent, "GET", &server.url("/metrics"), &[], None).text();
         metrics.lines().find_map(|l| l.strip_prefix("sailkg_queries_running ")).unwrap_or("").to_owned()
