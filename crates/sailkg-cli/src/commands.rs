@@ -299,18 +299,19 @@ fn ingest(
     }
     bar.finish_and_clear();
     println!(
-        "{:<24} {:<17} {:<8} {:>9} {:>9} {:>8}  status",
-        "source", "version", "format", "read", "written", "rejected"
+        "{:<24} {:<17} {:<8} {:>9} {:>9} {:>8} {:>8}  status",
+        "source", "version", "format", "read", "written", "rejected", "seconds"
     );
     for r in &reports {
         println!(
-            "{:<24} {:<17} {:<8} {:>9} {:>9} {:>8}  {}",
+            "{:<24} {:<17} {:<8} {:>9} {:>9} {:>8} {:>8.2}  {}",
             r.source,
             r.version,
             r.format,
             r.rows_read,
             r.rows_written,
             r.rows_rejected,
+            r.timings.iter().map(|t| t.1).sum::<f64>(),
             if r.unchanged { "unchanged".to_owned() } else { changed_summary(&r.changed) }
         );
         if let Some(rejects) = &r.rejects {

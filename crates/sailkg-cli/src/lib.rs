@@ -149,7 +149,8 @@ pub enum IngestFormat {
     Geojson,
     /// Apache Parquet.
     Parquet,
-    /// An Excel workbook (first sheet).
+    /// An Excel workbook (first sheet); `excel` is accepted too.
+    #[value(name = "xlsx", alias = "excel")]
     Excel,
     /// A PNG, JPEG, GIF or WebP image (one metadata record).
     Image,

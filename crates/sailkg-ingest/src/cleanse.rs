@@ -153,13 +153,14 @@ fn clean_column(
         .iter()
         .map(|value| {
             let mut text = Cow::Borrowed(value?);
-            if rules.trim {
-                let t = text.trim();
-                if t.len() != text.len() {
-                    trimmed += 1;
-                    changed = true;
-                    text = Cow::Owned(t.to_owned());
-                }
+            if rules.trim && text.trim().len() != text.len() {
+                trimmed += 1;
+                changed = true;
+                // A trimmed value still borrows from the column.
+                text = match text {
+                    Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+                    Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
+                };
             }
             if rules.collapse_whitespace && needs_collapse(&text) {
                 let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -187,7 +188,7 @@ fn clean_column(
                 cased += 1;
                 changed = true;
             }
-            if text.len() <= longest_token && tokens.contains(&text.to_lowercase()) {
+            if text.len() <= longest_token && is_null_token(&text, tokens) {
                 nulled += 1;
                 changed = true;
                 return None;
@@ -286,7 +287,22 @@ fn title_case(text: &str) -> String {
 /// Whether collapsing white space would change the text: two spaces in a row, or white space
 /// other than a plain space.
 fn needs_collapse(text: &str) -> bool {
-    text.contains("  ") || text.chars().any(|c| c.is_whitespace() && c != ' ')
+    if text.is_ascii() {
+        let bytes = text.as_bytes();
+        bytes.iter().any(|&b| matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+            || bytes.windows(2).any(|w| w == b"  ")
+    } else {
+        text.contains("  ") || text.chars().any(|c| c.is_whitespace() && c != ' ')
+    }
+}
+
+/// Whether the text is a null token, compared without case (`tokens` are lower case).
+fn is_null_token(text: &str, tokens: &std::collections::HashSet<String>) -> bool {
+    if text.is_ascii() {
+        tokens.iter().any(|t| t.eq_ignore_ascii_case(text))
+    } else {
+        tokens.contains(&text.to_lowercase())
+    }
 }
 
 /// The values as numbers when every present value is one (at least one present).
@@ -322,9 +338,20 @@ fn unit_of(text: &str) -> Option<String> {
 }
 
 fn parse_number(text: &str) -> Option<f64> {
-    let plain: String =
-        if text.contains(',') && is_grouped(text) { text.replace(',', "") } else { text.to_owned() };
-    let value: f64 = plain.parse().ok()?;
+    let value: f64 = if !text.contains(',') {
+        text.parse().ok()?
+    } else if is_grouped(text) && text.len() <= 64 {
+        // Drop the separators into a stack buffer: no allocation per cell.
+        let mut buffer = [0u8; 64];
+        let mut n = 0;
+        for &b in text.as_bytes().iter().filter(|&&b| b != b',') {
+            buffer[n] = b;
+            n += 1;
+        }
+        std::str::from_utf8(&buffer[..n]).ok()?.parse().ok()?
+    } else {
+        return None;
+    };
     value.is_finite().then_some(value)
 }
 
@@ -332,9 +359,15 @@ fn parse_number(text: &str) -> Option<f64> {
 fn is_grouped(text: &str) -> bool {
     let digits = text.trim_start_matches(['-', '+']);
     let integer = digits.split('.').next().unwrap_or("");
-    let groups: Vec<&str> = integer.split(',').collect();
-    groups.len() > 1
-        && (1..=3).contains(&groups[0].len())
-        && groups[1..].iter().all(|g| g.len() == 3)
-        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+    let mut groups = integer.split(',');
+    let all_digits = |g: &str| g.bytes().all(|b| b.is_ascii_digit());
+    let Some(first) = groups.next() else { return false };
+    let mut more = 0;
+    (1..=3).contains(&first.len())
+        && all_digits(first)
+        && groups.all(|g| {
+            more += 1;
+            g.len() == 3 && all_digits(g)
+        })
+        && more > 0
 }

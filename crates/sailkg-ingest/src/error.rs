@@ -18,6 +18,9 @@ pub enum IngestError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The file changed while it was read, so what was read may be neither version.
+    #[error("{}: the file changed while it was read; ingest it again once it is complete", .0.display())]
+    Changed(PathBuf),
     /// The content does not fit the format.
     #[error("{name}: {message}")]
     Malformed {
@@ -27,7 +30,7 @@ pub enum IngestError {
         message: String,
     },
     /// The format cannot be told.
-    #[error("{0}: unknown source format; pass --format csv|tsv|json|ndjson|geojson|parquet|excel|image|text")]
+    #[error("{0}: unknown source format; pass --format csv|tsv|json|ndjson|geojson|parquet|xlsx|image|text")]
     UnknownFormat(String),
     /// A source name with characters that cannot be used in paths and IRIs.
     #[error("invalid source name {0:?}: use letters, digits, '-' and '_'")]

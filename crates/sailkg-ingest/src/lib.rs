@@ -69,13 +69,17 @@ pub struct IngestReport {
     pub date_formats: Vec<(String, String)>,
     /// The column profiles.
     pub columns: Vec<ColumnProfile>,
+    /// Seconds spent in each stage (hash, read, cleanse, quality and profile, write, catalogue).
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// Ingests one file into the data directory of `store`.
 pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<IngestReport> {
     let started = SystemTime::now();
-    let bytes = std::fs::read(path).map_err(|source| IngestError::Io { path: path.into(), source })?;
+    let mut clock = Stages::default();
+    let bytes = read_whole(path, || ())?;
     let digest = hex(&Sha256::digest(&bytes));
+    clock.lap("hash");
     let source = match &options.name {
         Some(name) => check_name(name)?,
         None => default_name(path),
@@ -107,15 +111,17 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
             clusters: Vec::new(),
             date_formats: Vec::new(),
             columns,
+            timings: clock.laps,
         });
     }
     let name = path.display().to_string();
     let read::Read { mut frame, mut rejects, rows_read, resource } = read::read(&bytes, format, &name)?;
+    clock.lap("read");
     let mut cleanse = cleanse::apply(&mut frame, &options.rules)?;
-    let mut quality = quality::apply(&mut frame, &options.rules)?;
+    clock.lap("cleanse");
+    let (mut quality, mut columns) = quality::apply(&mut frame, &options.rules)?;
     rejects.append(&mut quality.removed);
     cleanse.changed.append(&mut quality.changed);
-    let mut columns = profile::profile(&frame)?;
     for (column, unit) in &cleanse.units {
         if let Some(profile) = columns.iter_mut().find(|c| &c.name == column) {
             profile.unit = Some(unit.clone());
@@ -134,6 +140,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
             profile.time_series = dates::time_series(stamps);
         }
     }
+    clock.lap("quality and profile");
     let dir = table.parent().map(Path::to_path_buf).unwrap_or_default();
     std::fs::create_dir_all(&dir).map_err(|source| IngestError::Io { path: dir.clone(), source })?;
     // Files are written under temporary names and renamed; the version becomes visible only
@@ -146,6 +153,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         read::write_rejects(&rejects, &path)?;
         Some(path)
     };
+    clock.lap("write");
     let entry = catalog::Entry {
         source: &source,
         version: &version,
@@ -170,6 +178,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         }
         return Err(e);
     }
+    clock.lap("catalogue");
     Ok(IngestReport {
         source,
         version,
@@ -185,7 +194,44 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         clusters: quality.clusters,
         date_formats: cleanse.date_formats,
         columns,
+        timings: clock.laps,
     })
+}
+
+/// Wall-clock seconds per ingest stage.
+struct Stages {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Self { last: std::time::Instant::now(), laps: Vec::new() }
+    }
+}
+
+impl Stages {
+    fn lap(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((stage, now.duration_since(self.last).as_secs_f64()));
+        self.last = now;
+    }
+}
+
+/// Reads a whole file and checks that it did not change meanwhile (its size and modification
+/// time before and after); `between` runs after the read, before the second look (tests use it
+/// to change the file).
+fn read_whole(path: &Path, between: impl FnOnce()) -> Result<Vec<u8>> {
+    let io = |source| IngestError::Io { path: path.into(), source };
+    let stamp = |m: std::fs::Metadata| (m.len(), m.modified().ok());
+    let before = std::fs::metadata(path).map(stamp).map_err(io)?;
+    let bytes = std::fs::read(path).map_err(io)?;
+    between();
+    let after = std::fs::metadata(path).map(stamp).map_err(io)?;
+    if before != after || after.0 != bytes.len() as u64 {
+        return Err(IngestError::Changed(path.into()));
+    }
+    Ok(bytes)
 }
 
 fn write_parquet(frame: &mut polars::prelude::DataFrame, target: &Path) -> Result<u64> {

@@ -3,7 +3,6 @@
 
 use crate::Result;
 use polars::prelude::*;
-use std::collections::HashMap;
 
 /// How many most frequent values a profile keeps.
 const TOP: usize = 5;
@@ -46,78 +45,129 @@ pub struct TopValue {
     pub count: u64,
 }
 
-/// Profiles every column.
-pub(crate) fn profile(frame: &DataFrame) -> Result<Vec<ColumnProfile>> {
-    use rayon::prelude::*;
-    let height = frame.height().max(1) as f64;
-    // Columns are independent: profile them in parallel.
-    frame.columns().par_iter().map(|column| profile_column(column, height)).collect()
+/// Counts of the distinct values of a text column.
+pub(crate) type Counts<'a> = foldhash::HashMap<&'a str, u64>;
+
+/// Profiles one column.
+pub(crate) fn profile_column(column: &Column) -> Result<ColumnProfile> {
+    if let Ok(strings) = column.as_materialized_series().str() {
+        Ok(string_profile(column, &string_counts(strings)))
+    } else if column.dtype().is_primitive_numeric() {
+        numeric_profile(column, &sorted_numbers(column)?)
+    } else {
+        other_profile(column)
+    }
 }
 
-fn profile_column(column: &Column, height: f64) -> Result<ColumnProfile> {
-    let dtype = column.dtype().clone();
-    let nested = matches!(dtype, DataType::List(_) | DataType::Struct(_));
-    let numeric = dtype.is_primitive_numeric();
-    let (min, max) = if nested {
-        (None, None)
+/// How often each present value of a text column occurs.
+pub(crate) fn string_counts(strings: &StringChunked) -> Counts<'_> {
+    let mut counts = Counts::default();
+    for value in strings.iter().flatten() {
+        *counts.entry(value).or_default() += 1;
+    }
+    counts
+}
+
+/// The profile of a text column from the counts of its values: one pass over the rows, the
+/// rest over distinct values only.
+pub(crate) fn string_profile(column: &Column, counts: &Counts<'_>) -> ColumnProfile {
+    let present = counts.values().sum::<u64>();
+    let mut lengths: Option<(usize, usize, u64)> = None;
+    for (value, count) in counts {
+        let n = value.chars().count();
+        lengths = Some(match lengths {
+            None => (n, n, n as u64 * count),
+            Some((lo, hi, sum)) => (lo.min(n), hi.max(n), sum + n as u64 * count),
+        });
+    }
+    let top = top_values(counts.iter().map(|(v, c)| (*v, *c)));
+    ColumnProfile {
+        distinct: counts.len() as u64 + u64::from(column.null_count() > 0),
+        min: counts.keys().min().map(|v| (*v).to_owned()),
+        max: counts.keys().max().map(|v| (*v).to_owned()),
+        quartiles: None,
+        top: top.into_iter().map(|(value, count)| TopValue { value: value.to_owned(), count }).collect(),
+        text_length: lengths.map(|(lo, hi, sum)| [lo as f64, sum as f64 / present.max(1) as f64, hi as f64]),
+        ..blank(column)
+    }
+}
+
+/// The present values of a numeric column as numbers, sorted (NaN last).
+pub(crate) fn sorted_numbers(column: &Column) -> Result<Vec<f64>> {
+    let as_float = column.cast(&DataType::Float64)?;
+    let mut values: Vec<f64> = as_float.f64()?.iter().flatten().collect();
+    values.sort_unstable_by(f64::total_cmp);
+    Ok(values)
+}
+
+/// The `p` quantile of sorted values by linear interpolation (polars' `Linear` method).
+pub(crate) fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let position = p * (sorted.len() - 1) as f64;
+    let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo as f64)
+}
+
+/// The profile of a numeric column from its sorted values: quartiles, distinct values and the
+/// most frequent ones come from runs of equal values, with no hashing.
+pub(crate) fn numeric_profile(column: &Column, sorted: &[f64]) -> Result<ColumnProfile> {
+    let integral = column.dtype().is_integer();
+    let text = |value: f64| if integral { format!("{}", value as i64) } else { value.to_string() };
+    let (runs, top) = runs(sorted);
+    let quartiles =
+        (!sorted.is_empty()).then(|| [quantile(sorted, 0.25), quantile(sorted, 0.5), quantile(sorted, 0.75)]);
+    Ok(ColumnProfile {
+        distinct: runs + u64::from(column.null_count() > 0),
+        min: scalar_text(column.min_reduce().ok()),
+        max: scalar_text(column.max_reduce().ok()),
+        quartiles,
+        top: top.into_iter().map(|(value, count)| TopValue { value: text(value), count }).collect(),
+        ..blank(column)
+    })
+}
+
+/// The number of runs of equal values in sorted values and the longest runs, longest first.
+fn runs(sorted: &[f64]) -> (u64, Vec<(f64, u64)>) {
+    let mut runs = 0u64;
+    let mut top: Vec<(f64, u64)> = Vec::with_capacity(TOP + 1);
+    let mut i = 0;
+    while i < sorted.len() {
+        let value = sorted[i];
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j].total_cmp(&value).is_eq() {
+            j += 1;
+        }
+        runs += 1;
+        let count = (j - i) as u64;
+        // Values come in ascending order, so among equal counts the smaller value stays first.
+        if top.len() < TOP || count > top[top.len() - 1].1 {
+            let at = top.iter().position(|t| t.1 < count).unwrap_or(top.len());
+            top.insert(at, (value, count));
+            top.truncate(TOP);
+        }
+        i = j;
+    }
+    (runs, top)
+}
+
+/// Dates, times, booleans and nested values. Temporal values are counted by their physical
+/// integers and only the kept ones are formatted.
+fn other_profile(column: &Column) -> Result<ColumnProfile> {
+    let dtype = column.dtype();
+    if matches!(dtype, DataType::List(_) | DataType::Struct(_)) {
+        return Ok(blank(column));
+    }
+    let top: Vec<(String, u64)> = if dtype.is_temporal() {
+        let physical = column.to_physical_repr();
+        let (_, top) = runs(&sorted_numbers(&physical)?);
+        let values: Vec<i64> = top.iter().map(|t| t.0 as i64).collect();
+        let logical = Series::new(PlSmallStr::EMPTY, values).cast(&physical.dtype().clone())?.cast(dtype)?;
+        top.iter()
+            .enumerate()
+            .map(|(i, t)| Ok((logical.get(i).map(|v| any_text(&v)).unwrap_or_default(), t.1)))
+            .collect::<Result<_>>()?
     } else {
-        (scalar_text(column.min_reduce().ok()), scalar_text(column.max_reduce().ok()))
-    };
-    let quartiles = if numeric && column.null_count() < column.len() {
-        let q = |p| {
-            column.quantile_reduce(p, QuantileMethod::Linear).ok().and_then(|s| s.value().extract::<f64>())
-        };
-        match (q(0.25), q(0.5), q(0.75)) {
-            (Some(a), Some(b), Some(c)) => Some([a, b, c]),
-            _ => None,
-        }
-    } else {
-        None
-    };
-    let series = column.as_materialized_series();
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    let mut lengths: Option<(usize, usize, usize)> = None;
-    if let Ok(strings) = series.str() {
-        let mut borrowed: HashMap<&str, u64> = HashMap::new();
-        for value in strings.iter().flatten() {
-            *borrowed.entry(value).or_default() += 1;
-            let n = value.chars().count();
-            lengths = Some(match lengths {
-                None => (n, n, n),
-                Some((lo, hi, sum)) => (lo.min(n), hi.max(n), sum + n),
-            });
-        }
-        counts = top_of(borrowed.into_iter().map(|(k, v)| (k.to_owned(), v)));
-    } else if numeric {
-        // Count numbers by their bits, format only the few that are kept.
-        let as_float = series.cast(&DataType::Float64)?;
-        let mut by_bits: HashMap<u64, u64> = HashMap::new();
-        for value in as_float.f64()?.iter().flatten() {
-            *by_bits.entry(value.to_bits()).or_default() += 1;
-        }
-        let integral = matches!(
-            dtype,
-            DataType::Int8
-                | DataType::Int16
-                | DataType::Int32
-                | DataType::Int64
-                | DataType::UInt8
-                | DataType::UInt16
-                | DataType::UInt32
-                | DataType::UInt64
-        );
-        let mut frequent: Vec<(u64, u64)> = by_bits.into_iter().collect();
-        frequent
-            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| f64::from_bits(a.0).total_cmp(&f64::from_bits(b.0))));
-        frequent.truncate(TOP);
-        counts = frequent
-            .into_iter()
-            .map(|(bits, count)| {
-                let value = f64::from_bits(bits);
-                (if integral { format!("{}", value as i64) } else { value.to_string() }, count)
-            })
-            .collect();
-    } else if !nested {
+        let series = column.as_materialized_series();
+        let mut counts: foldhash::HashMap<String, u64> = foldhash::HashMap::default();
         for index in 0..series.len() {
             if let Ok(value) = series.get(index)
                 && !value.is_null()
@@ -125,33 +175,50 @@ fn profile_column(column: &Column, height: f64) -> Result<ColumnProfile> {
                 *counts.entry(any_text(&value)).or_default() += 1;
             }
         }
-    }
-    let present = (column.len() - column.null_count()).max(1);
-    let mut top: Vec<TopValue> = counts.into_iter().map(|(value, count)| TopValue { value, count }).collect();
-    top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    top.truncate(TOP);
+        top_values(counts.iter().map(|(v, c)| (v.as_str(), *c)))
+            .into_iter()
+            .map(|(v, c)| (v.to_owned(), c))
+            .collect()
+    };
     Ok(ColumnProfile {
-        name: column.name().to_string(),
-        datatype: dtype.to_string(),
-        null_share: column.null_count() as f64 / height,
-        distinct: if nested { 0 } else { column.n_unique().unwrap_or(0) as u64 },
-        min,
-        max,
-        quartiles,
-        top,
-        text_length: lengths.map(|(lo, hi, sum)| [lo as f64, sum as f64 / present as f64, hi as f64]),
-        unit: None,
-        date_format: None,
-        time_series: None,
+        distinct: column.n_unique().unwrap_or(0) as u64,
+        min: scalar_text(column.min_reduce().ok()),
+        max: scalar_text(column.max_reduce().ok()),
+        top: top.into_iter().map(|(value, count)| TopValue { value, count }).collect(),
+        ..blank(column)
     })
 }
 
-/// Keeps the most frequent entries only, so callers need not format every distinct value.
-fn top_of(entries: impl Iterator<Item = (String, u64)>) -> HashMap<String, u64> {
-    let mut all: Vec<(String, u64)> = entries.collect();
-    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    all.truncate(TOP);
-    all.into_iter().collect()
+/// A profile with only the name, type and null share filled in.
+fn blank(column: &Column) -> ColumnProfile {
+    ColumnProfile {
+        name: column.name().to_string(),
+        datatype: column.dtype().to_string(),
+        null_share: column.null_count() as f64 / column.len().max(1) as f64,
+        distinct: 0,
+        min: None,
+        max: None,
+        quartiles: None,
+        top: Vec::new(),
+        text_length: None,
+        unit: None,
+        date_format: None,
+        time_series: None,
+    }
+}
+
+/// The most frequent values, most frequent first, ties in value order.
+fn top_values<'a>(entries: impl Iterator<Item = (&'a str, u64)>) -> Vec<(&'a str, u64)> {
+    let ranks_before = |a: (&str, u64), b: (&str, u64)| a.1 > b.1 || (a.1 == b.1 && a.0 < b.0);
+    let mut top: Vec<(&str, u64)> = Vec::with_capacity(TOP + 1);
+    for entry in entries {
+        if top.len() < TOP || ranks_before(entry, top[top.len() - 1]) {
+            let at = top.iter().position(|t| ranks_before(entry, *t)).unwrap_or(top.len());
+            top.insert(at, entry);
+            top.truncate(TOP);
+        }
+    }
+    top
 }
 
 fn scalar_text(scalar: Option<Scalar>) -> Option<String> {

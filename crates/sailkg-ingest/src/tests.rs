@@ -406,7 +406,7 @@ fn excel_first_sheet_is_read_and_cleansed() {
     let (_dir, store) = open();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/quakes.xlsx");
     let report = ingest(&store, &path, &IngestOptions::default()).unwrap();
-    assert_eq!((report.format.as_str(), report.rows_written), ("excel", 4));
+    assert_eq!((report.format.as_str(), report.rows_written), ("xlsx", 4));
     let frame = table(&report);
     let places: Vec<Option<&str>> = frame.column("place").unwrap().str().unwrap().iter().collect();
     assert_eq!(places[0], Some("Nord, Greenland"));
@@ -444,4 +444,91 @@ fn units_are_split_and_required_columns_reject_rows() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[test]
+fn a_file_changing_while_read_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.csv");
+    std::fs::write(&path, "a,b\n1,2\n").unwrap();
+    assert_eq!(read_whole(&path, || ()).unwrap(), b"a,b\n1,2\n");
+    let error = read_whole(&path, || {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"3,4\n").unwrap();
+    })
+    .unwrap_err();
+    assert!(matches!(error, IngestError::Changed(_)), "{error}");
+    assert!(error.to_string().contains("changed while it was read"), "{error}");
+}
+
+#[test]
+fn blank_lines_crlf_and_multiline_quotes_keep_rows_and_line_numbers() {
+    let (dir, store) = open();
+    let report = fixture(
+        &store,
+        dir.path(),
+        "lines.csv",
+        b"\r\nid,text\r\n1,\"two\r\nlines\"\r\n\r\n2,plain\r\n3,too,many\r\n   \r\n4,last",
+    )
+    .unwrap();
+    assert_eq!((report.rows_read, report.rows_written, report.rows_rejected), (4, 3, 1));
+    let rejects = std::fs::read_to_string(report.rejects.as_ref().unwrap()).unwrap();
+    assert!(rejects.starts_with("row,field,reason,raw\n7,"), "{rejects}");
+    let frame = table(&report);
+    let ids: Vec<Option<f64>> =
+        frame.column("id").unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect();
+    assert_eq!(ids, [Some(1.0), Some(2.0), Some(4.0)]);
+    // The line break inside the quoted field is white space that the default rules collapse.
+    assert_eq!(frame.column("text").unwrap().str().unwrap().get(0), Some("two lines"));
+}
+
+/// The profile computed from counts and sorted values agrees with polars' own statistics.
+#[test]
+fn profiles_agree_with_polars() {
+    let (dir, store) = open();
+    let mut csv = String::from("n,x,word\n");
+    let mut state = 7u64;
+    for i in 0..5000 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let n = (state >> 33) % 300;
+        let x = if i % 17 == 0 { String::new() } else { format!("{:.2}", (state >> 20) as f64 / 1e9) };
+        let word = ["ant", "bee", "cat", "dog", "eel", "fox", "gnu"][(state >> 40) as usize % 7];
+        csv.push_str(&format!("{n},{x},{word}\n"));
+    }
+    let report = fixture(&store, dir.path(), "stats.csv", csv.as_bytes()).unwrap();
+    let frame = table(&report);
+    for name in ["n", "x", "word"] {
+        let profile = column(&report, name);
+        let values = frame.column(name).unwrap();
+        assert_eq!(profile.distinct, values.n_unique().unwrap() as u64, "{name}");
+        assert_eq!(profile.null_share, values.null_count() as f64 / values.len() as f64, "{name}");
+        if name != "word" {
+            let q = |p| values.quantile_reduce(p, QuantileMethod::Linear).unwrap().value().extract::<f64>();
+            let quartiles = profile.quartiles.unwrap();
+            assert_eq!(
+                [Some(quartiles[0]), Some(quartiles[1]), Some(quartiles[2])],
+                [q(0.25), q(0.5), q(0.75)]
+            );
+        }
+        // The top values are the most frequent, with their exact counts.
+        let counts =
+            values.as_materialized_series().value_counts(true, false, "count".into(), false).unwrap();
+        let present = counts.column(name).unwrap().is_not_null();
+        let most = counts.column("count").unwrap().cast(&DataType::UInt64).unwrap();
+        let expected: Vec<u64> = most
+            .u64()
+            .unwrap()
+            .iter()
+            .zip(present.iter())
+            .filter_map(|(count, present)| count.filter(|_| present == Some(true)))
+            .take(5)
+            .collect();
+        let got: Vec<u64> = profile.top.iter().map(|t| t.count).collect();
+        assert_eq!(got, expected, "{name}");
+    }
+    let word = column(&report, "word");
+    assert_eq!(word.min.as_deref(), Some("ant"));
+    assert_eq!(word.max.as_deref(), Some("gnu"));
+    assert_eq!(word.text_length, Some([3.0, 3.0, 3.0]));
 }

@@ -2,6 +2,7 @@
 
 use crate::{run, shared, stderr, stdout};
 use std::io::Write;
+use std::path::Path;
 
 fn count(data: &std::path::Path, query: &str) -> String {
     let output = run(data, &["query", query, "--format", "csv"]);
@@ -202,4 +203,8 @@ fn ingest_a_directory_and_browse_the_catalog() {
     assert!(stderr(&output).contains("binary"), "{}", stderr(&output));
     let output = run(&data, &["ingest", "--name", "x", sources.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
+    // The format names of the contract, `xlsx` among them.
+    let workbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sailkg-ingest/tests/fixtures/quakes.xlsx");
+    let output = run(&data, &["ingest", "--format", "xlsx", "--name", "sheet", workbook.to_str().unwrap()]);
+    assert!(output.status.success() && stdout(&output).contains("xlsx"), "{}", stderr(&output));
 }
