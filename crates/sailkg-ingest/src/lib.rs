@@ -69,7 +69,7 @@ pub struct IngestReport {
     pub date_formats: Vec<(String, String)>,
     /// The column profiles.
     pub columns: Vec<ColumnProfile>,
-    /// Seconds spent in each stage (hash, read, cleanse, quality and profile, write, catalogue).
+    /// Seconds spent in each stage (load, hash and read, cleanse, quality and profile, write, catalogue).
     pub timings: Vec<(&'static str, f64)>,
 }
 
@@ -78,8 +78,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
     let started = SystemTime::now();
     let mut clock = Stages::default();
     let bytes = read_whole(path, || ())?;
-    let digest = hex(&Sha256::digest(&bytes));
-    clock.lap("hash");
+    clock.lap("load");
     let source = match &options.name {
         Some(name) => check_name(name)?,
         None => default_name(path),
@@ -88,6 +87,15 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
         Some(format) => format,
         None => SourceFormat::detect(path, &bytes)?,
     };
+    // The content is hashed on a thread of its own while the table is parsed; an unchanged
+    // version is recognised before any cleansing.
+    let name = path.display().to_string();
+    let (digest, read) = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| hex(&Sha256::digest(&bytes)));
+        let read = read::read(&bytes, format, &name);
+        (hasher.join().unwrap_or_default(), read)
+    });
+    clock.lap("hash and read");
     // The same bytes read as another format or cleansed by other rules make another table, so the
     // version names all three.
     let rules_hash = options.rules.hash();
@@ -114,9 +122,7 @@ pub fn ingest(store: &Store, path: &Path, options: &IngestOptions) -> Result<Ing
             timings: clock.laps,
         });
     }
-    let name = path.display().to_string();
-    let read::Read { mut frame, mut rejects, rows_read, resource } = read::read(&bytes, format, &name)?;
-    clock.lap("read");
+    let read::Read { mut frame, mut rejects, rows_read, resource } = read?;
     let mut cleanse = cleanse::apply(&mut frame, &options.rules)?;
     clock.lap("cleanse");
     let (mut quality, mut columns) = quality::apply(&mut frame, &options.rules)?;
