@@ -1,0 +1,386 @@
+//! SAIL-KG mapping: an RML engine.
+//!
+//! A mapping (RML in Turtle, current or legacy vocabulary) is read into a [`Plan`] and checked
+//! before any data is read. Running it reads each logical source in batches (CSV and Parquet
+//! stream, so memory stays bounded; JSON and XML documents are parsed whole), evaluates every
+//! term map over a whole batch, joins referencing object maps through a hash index of the parent
+//! triples map, and hands each quad to a sink: a file writer or the store's bulk loader.
+
+mod error;
+mod eval;
+mod plan;
+mod source;
+mod template;
+mod xpath;
+
+pub use error::{Location, MapError, Result};
+pub use plan::Plan;
+
+use eval::{Evaluator, Terms};
+use oxigraph::io::{RdfFormat, RdfParser};
+use oxigraph::model::{Graph, GraphName, GraphNameRef, NamedNode, NamedOrBlankNode, QuadRef, Term};
+use plan::{ObjectMap, TermMap, TriplesMap};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The base IRI of generated relative IRIs unless a mapping or caller says otherwise.
+pub const DEFAULT_BASE: &str = "http://example.com/";
+
+/// How a mapping is read.
+#[derive(Debug, Clone)]
+pub struct MapOptions {
+    /// The base IRI of generated relative IRIs (a triples map's `rml:baseIRI` overrides it).
+    pub base: String,
+    /// What `rml:CurrentWorkingDirectory` means; the process's working directory when `None`.
+    pub working_dir: Option<PathBuf>,
+}
+
+impl Default for MapOptions {
+    fn default() -> Self {
+        Self { base: DEFAULT_BASE.to_owned(), working_dir: None }
+    }
+}
+
+/// A mapping ready to run.
+#[derive(Debug)]
+pub struct Mapping {
+    plan: Plan,
+    file: String,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// Quads handed to the sink.
+    pub quads: u64,
+    /// Records read, over all triples maps (a source read for several maps counts each time).
+    pub records: u64,
+    /// Triples maps run.
+    pub triples_maps: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl Mapping {
+    /// Reads an RML mapping file (Turtle, or another RDF syntax by extension). Relative source
+    /// paths resolve against the mapping's directory.
+    pub fn from_file(path: &Path, options: &MapOptions) -> Result<Self> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Location::file(&file).error(format!("cannot read the mapping: {e}")))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let format = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(RdfFormat::from_extension)
+            .filter(|f| !matches!(f, RdfFormat::NQuads | RdfFormat::TriG))
+            .unwrap_or(RdfFormat::Turtle);
+        Self::from_rdf(&text, format, &file, &dir, options)
+    }
+
+    /// Reads an RML mapping from RDF text.
+    pub fn from_rdf(
+        text: &str,
+        format: RdfFormat,
+        file: &str,
+        dir: &Path,
+        options: &MapOptions,
+    ) -> Result<Self> {
+        let at = Location::file(file);
+        let mapping_base = format!("file://{}/", dir.display());
+        let parser = RdfParser::from_format(format)
+            .with_base_iri(&mapping_base)
+            .map_err(|e| at.error(format!("invalid base IRI: {e}")))?;
+        let mut graph = Graph::new();
+        for quad in parser.for_slice(text.as_bytes()) {
+            let quad = quad.map_err(|e| at.error(format!("not valid {}: {e}", format.name())))?;
+            graph.insert(oxigraph::model::TripleRef::from(quad.as_ref()));
+        }
+        let working_dir = match &options.working_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().unwrap_or_default(),
+        };
+        let plan = Plan::from_graph(&graph, file, dir, &working_dir, &options.base)?;
+        Ok(Self { plan, file: file.to_owned() })
+    }
+
+    /// The mapping file, as given.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The catalogue tables (`sail:table`) the mapping reads.
+    pub fn catalogue_tables(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .plan
+            .sources
+            .iter()
+            .filter_map(|s| match &s.input {
+                plan::Input::Catalogue(name) => Some(name.clone()),
+                plan::Input::File(_) => None,
+            })
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// Runs the mapping, handing every quad to `sink`. `catalogue` finds the Parquet file of a
+    /// catalogued table by name.
+    pub fn run(
+        &self,
+        catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
+        sink: &mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>,
+    ) -> Result<RunReport> {
+        let start = Instant::now();
+        let mut report = RunReport { triples_maps: self.plan.maps.len(), ..RunReport::default() };
+        for map in &self.plan.maps {
+            self.run_map(map, catalogue, sink, &mut report)?;
+        }
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    fn batches(
+        &self,
+        map: &TriplesMap,
+        catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
+        visit: &mut dyn FnMut(&dyn source::Batch) -> Result<()>,
+    ) -> Result<()> {
+        let spec = &self.plan.sources[map.source];
+        source::for_each_batch(spec, catalogue, self.plan.natural_datatypes, visit).map_err(|e| match e {
+            source::SourceError::Read(message) => map.location.term("logical source").error(message),
+            source::SourceError::Map(error) => error,
+        })
+    }
+
+    /// An index from join key values to the parent's subjects.
+    fn join_index(
+        &self,
+        parent: &TriplesMap,
+        joins: &[(TermMap, TermMap)],
+        catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
+    ) -> Result<HashMap<Vec<String>, Vec<Term>>> {
+        let mut index: HashMap<Vec<String>, Vec<Term>> = HashMap::new();
+        self.batches(parent, catalogue, &mut |batch| {
+            let evaluator = Evaluator::new(batch, &parent.base);
+            let subjects = evaluator.terms(&parent.subject)?;
+            let keys: Vec<Vec<Vec<source::Value>>> =
+                joins.iter().map(|(_, p)| evaluator.strings(p)).collect::<Result<_>>()?;
+            for record in 0..batch.len() {
+                let subjects = subjects.get(record);
+                if subjects.is_empty() {
+                    continue;
+                }
+                for key in combinations(&keys, record) {
+                    index.entry(key).or_default().extend(subjects.iter().cloned());
+                }
+            }
+            Ok(())
+        })?;
+        for subjects in index.values_mut() {
+            subjects.dedup();
+        }
+        Ok(index)
+    }
+
+    fn run_map(
+        &self,
+        map: &TriplesMap,
+        catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
+        sink: &mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>,
+        report: &mut RunReport,
+    ) -> Result<()> {
+        // Parent indexes first: they read the parent sources whole.
+        let mut indexes: HashMap<(usize, usize), HashMap<Vec<String>, Vec<Term>>> = HashMap::new();
+        for (p, pom) in map.poms.iter().enumerate() {
+            for (o, object) in pom.objects.iter().enumerate() {
+                if let ObjectMap::Join(join) = object {
+                    let parent = &self.plan.maps[join.parent];
+                    if join.joins.is_empty() {
+                        if parent.source != map.source {
+                            return Err(join.location.error(format!(
+                                "a referencing object map without a join condition needs the parent triples map {} to have the same logical source",
+                                parent.name
+                            )));
+                        }
+                    } else {
+                        indexes.insert((p, o), self.join_index(parent, &join.joins, catalogue)?);
+                    }
+                }
+            }
+        }
+        let io = |e: std::io::Error| map.location.error(format!("cannot write the output: {e}"));
+        let rdf_type = Term::from(oxigraph::model::vocab::rdf::TYPE.into_owned());
+        let classes: Vec<Term> = map.classes.iter().map(|c| Term::from(c.clone())).collect();
+        self.batches(map, catalogue, &mut |batch| {
+            report.records += batch.len() as u64;
+            let evaluator = Evaluator::new(batch, &map.base);
+            let subjects = evaluator.terms(&map.subject)?;
+            let subject_graphs = graph_terms(&evaluator, &map.subject.graphs)?;
+            let mut poms = Vec::with_capacity(map.poms.len());
+            for (p, pom) in map.poms.iter().enumerate() {
+                let predicates =
+                    pom.predicates.iter().map(|m| evaluator.terms(m)).collect::<Result<Vec<_>>>()?;
+                let mut objects = Vec::with_capacity(pom.objects.len());
+                for (o, object) in pom.objects.iter().enumerate() {
+                    objects.push(match object {
+                        ObjectMap::Term(m) => Objects::Terms(evaluator.terms(m)?),
+                        ObjectMap::Join(join) if join.joins.is_empty() => {
+                            let parent = &self.plan.maps[join.parent];
+                            Objects::Terms(Evaluator::new(batch, &parent.base).terms(&parent.subject)?)
+                        }
+                        ObjectMap::Join(join) => Objects::Join {
+                            keys: join
+                                .joins
+                                .iter()
+                                .map(|(c, _)| evaluator.strings(c))
+                                .collect::<Result<_>>()?,
+                            index: &indexes[&(p, o)],
+                        },
+                    });
+                }
+                let graphs = graph_terms(&evaluator, &pom.graphs)?;
+                poms.push((predicates, objects, graphs));
+            }
+            let mut graphs: Vec<GraphName> = Vec::new();
+            for record in 0..batch.len() {
+                for subject in subjects.get(record) {
+                    let subject = match subject {
+                        Term::NamedNode(n) => NamedOrBlankNode::from(n.clone()),
+                        Term::BlankNode(b) => NamedOrBlankNode::from(b.clone()),
+                        Term::Literal(_) => {
+                            return Err(map
+                                .location
+                                .term("subject map")
+                                .error("a subject cannot be a literal"));
+                        }
+                    };
+                    graphs.clear();
+                    collect_graphs(&subject_graphs, record, &mut graphs, &map.location)?;
+                    let subject_graph_count = graphs.len();
+                    for class in &classes {
+                        for graph in graph_or_default(&graphs) {
+                            sink(QuadRef::new(&subject, rdf_type_ref(&rdf_type), class, graph))
+                                .map_err(io)?;
+                            report.quads += 1;
+                        }
+                    }
+                    for (predicates, objects, pom_graphs) in &poms {
+                        graphs.truncate(subject_graph_count);
+                        collect_graphs(pom_graphs, record, &mut graphs, &map.location)?;
+                        for predicate in predicates {
+                            for predicate in predicate.get(record) {
+                                let Term::NamedNode(predicate) = predicate else {
+                                    return Err(map
+                                        .location
+                                        .error(format!("predicate {predicate} is not an IRI")));
+                                };
+                                for object in objects {
+                                    for object in object.get(record).iter() {
+                                        for graph in graph_or_default(&graphs) {
+                                            sink(QuadRef::new(&subject, predicate, object, graph))
+                                                .map_err(io)?;
+                                            report.quads += 1;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+fn rdf_type_ref(term: &Term) -> &NamedNode {
+    match term {
+        Term::NamedNode(n) => n,
+        _ => unreachable!("rdf:type is an IRI"),
+    }
+}
+
+/// The objects of one object map over a batch.
+enum Objects<'a> {
+    Terms(Terms),
+    Join { keys: Vec<Vec<Vec<source::Value>>>, index: &'a HashMap<Vec<String>, Vec<Term>> },
+}
+
+impl Objects<'_> {
+    fn get(&self, record: usize) -> std::borrow::Cow<'_, [Term]> {
+        match self {
+            Objects::Terms(terms) => std::borrow::Cow::Borrowed(terms.get(record)),
+            Objects::Join { keys, index } => {
+                let mut out: Vec<Term> = Vec::new();
+                for key in combinations(keys, record) {
+                    if let Some(subjects) = index.get(&key) {
+                        for s in subjects {
+                            if !out.contains(s) {
+                                out.push(s.clone());
+                            }
+                        }
+                    }
+                }
+                std::borrow::Cow::Owned(out)
+            }
+        }
+    }
+}
+
+/// Every combination of the join values of one record (none when a value is missing).
+fn combinations(keys: &[Vec<Vec<source::Value>>], record: usize) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = vec![Vec::new()];
+    for key in keys {
+        let values = &key[record];
+        let mut next = Vec::with_capacity(out.len() * values.len());
+        for prefix in &out {
+            for value in values {
+                let mut k = prefix.clone();
+                k.push(value.text.clone());
+                next.push(k);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// Graph term maps evaluated over a batch; `None` stands for `rml:defaultGraph`.
+fn graph_terms(evaluator: &Evaluator<'_>, maps: &[TermMap]) -> Result<Vec<Option<Terms>>> {
+    maps.iter().map(|m| if m.is_default_graph() { Ok(None) } else { evaluator.terms(m).map(Some) }).collect()
+}
+
+fn collect_graphs(
+    terms: &[Option<Terms>],
+    record: usize,
+    graphs: &mut Vec<GraphName>,
+    at: &Location,
+) -> Result<()> {
+    for terms in terms {
+        match terms {
+            None => push_unique(graphs, GraphName::DefaultGraph),
+            Some(terms) => {
+                for term in terms.get(record) {
+                    match term {
+                        Term::NamedNode(n) => push_unique(graphs, GraphName::NamedNode(n.clone())),
+                        other => return Err(at.error(format!("graph name {other} is not an IRI"))),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn push_unique(graphs: &mut Vec<GraphName>, graph: GraphName) {
+    if !graphs.contains(&graph) {
+        graphs.push(graph);
+    }
+}
+
+fn graph_or_default(graphs: &[GraphName]) -> impl Iterator<Item = GraphNameRef<'_>> {
+    let default = graphs.is_empty().then_some(GraphNameRef::DefaultGraph);
+    graphs.iter().map(GraphName::as_ref).chain(default)
+}
