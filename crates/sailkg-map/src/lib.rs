@@ -12,6 +12,7 @@ mod plan;
 mod source;
 mod template;
 mod xpath;
+mod yarrrml;
 
 pub use error::{Location, MapError, Result};
 pub use plan::Plan;
@@ -63,13 +64,18 @@ pub struct RunReport {
 }
 
 impl Mapping {
-    /// Reads an RML mapping file (Turtle, or another RDF syntax by extension). Relative source
-    /// paths resolve against the mapping's directory.
+    /// Reads a mapping file: YARRRML (`.yml`, `.yaml`) or RML (Turtle, or another RDF syntax by
+    /// extension). Relative source paths resolve against the mapping's directory.
     pub fn from_file(path: &Path, options: &MapOptions) -> Result<Self> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Location::file(&file).error(format!("cannot read the mapping: {e}")))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let yaml =
+            path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+        if yaml {
+            return Self::from_yarrrml(&text, &file, &dir, options);
+        }
         let format = path
             .extension()
             .and_then(|e| e.to_str())
@@ -77,6 +83,21 @@ impl Mapping {
             .filter(|f| !matches!(f, RdfFormat::NQuads | RdfFormat::TriG))
             .unwrap_or(RdfFormat::Turtle);
         Self::from_rdf(&text, format, &file, &dir, options)
+    }
+
+    /// Reads a YARRRML mapping.
+    pub fn from_yarrrml(text: &str, file: &str, dir: &Path, options: &MapOptions) -> Result<Self> {
+        let graph = yarrrml::translate(text, file)?;
+        Self::from_graph(&graph, file, dir, options)
+    }
+
+    fn from_graph(graph: &Graph, file: &str, dir: &Path, options: &MapOptions) -> Result<Self> {
+        let working_dir = match &options.working_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().unwrap_or_default(),
+        };
+        let plan = Plan::from_graph(graph, file, dir, &working_dir, &options.base)?;
+        Ok(Self { plan, file: file.to_owned() })
     }
 
     /// Reads an RML mapping from RDF text.
@@ -97,12 +118,7 @@ impl Mapping {
             let quad = quad.map_err(|e| at.error(format!("not valid {}: {e}", format.name())))?;
             graph.insert(oxigraph::model::TripleRef::from(quad.as_ref()));
         }
-        let working_dir = match &options.working_dir {
-            Some(dir) => dir.clone(),
-            None => std::env::current_dir().unwrap_or_default(),
-        };
-        let plan = Plan::from_graph(&graph, file, dir, &working_dir, &options.base)?;
-        Ok(Self { plan, file: file.to_owned() })
+        Self::from_graph(&graph, file, dir, options)
     }
 
     /// The mapping file, as given.
@@ -384,3 +400,6 @@ fn graph_or_default(graphs: &[GraphName]) -> impl Iterator<Item = GraphNameRef<'
     let default = graphs.is_empty().then_some(GraphNameRef::DefaultGraph);
     graphs.iter().map(GraphName::as_ref).chain(default)
 }
+
+#[cfg(test)]
+mod tests;

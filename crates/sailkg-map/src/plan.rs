@@ -492,7 +492,9 @@ impl<'a> Reader<'a> {
                     match (self.string(at, ns, "namespacePrefix")?, self.string(at, ns, "namespaceURL")?) {
                         (Some(prefix), Some(url)) => namespaces.push((prefix, url)),
                         _ => {
-                            return Err(at.error("a namespace needs rml:namespacePrefix and rml:namespaceURL"));
+                            return Err(
+                                at.error("a namespace needs rml:namespacePrefix and rml:namespaceURL")
+                            );
                         }
                     }
                 }
