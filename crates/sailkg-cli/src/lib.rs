@@ -103,6 +103,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = IngestFormat::Auto)]
         format: IngestFormat,
     },
+    /// Run an RML (Turtle) or YARRRML (.yml) mapping: N-Quads to standard output, to a file, or
+    /// into the store with its provenance.
+    Map {
+        /// The mapping file.
+        #[arg(value_name = "MAPPING.ttl|MAPPING.yml")]
+        mapping: PathBuf,
+        /// Write the output to this file (.nq, .nt, .ttl or .trig) instead of standard output.
+        #[arg(long, value_name = "FILE", conflicts_with = "into_store")]
+        out: Option<PathBuf>,
+        /// Load the output into the store, replacing the target graph.
+        #[arg(long)]
+        into_store: bool,
+        /// The target graph [default: the version graph of the catalogued table the mapping
+        /// reads, else one named after the mapping].
+        #[arg(long, value_name = "IRI", requires = "into_store")]
+        graph: Option<String>,
+        /// Base IRI of generated relative IRIs.
+        #[arg(long, value_name = "IRI", default_value = sailkg_map::DEFAULT_BASE)]
+        base: String,
+    },
     /// List the catalogued sources, or show one with its column profiles.
     Catalog {
         #[command(subcommand)]
@@ -214,6 +234,9 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
         }
         if let Some(e) = cause.downcast_ref::<sailkg_ingest::IngestError>() {
             return if e.is_user_error() { 1 } else { 2 };
+        }
+        if cause.is::<sailkg_map::MapError>() {
+            return 1;
         }
     }
     2

@@ -4,6 +4,7 @@
 //! depend on it without pulling in the store or the server.
 
 mod config;
+pub mod terms;
 pub mod vocab;
 
 pub use config::{

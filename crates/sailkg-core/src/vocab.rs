@@ -37,6 +37,16 @@ pub fn is_synthetic_graph(iri: &str) -> bool {
     iri.starts_with(GRAPH_SYNTHETIC_PREFIX)
 }
 
+/// The IRI of a catalogued source (a `dcat:Dataset`).
+pub fn dataset_iri(source: &str) -> String {
+    format!("urn:sailkg:dataset:{source}")
+}
+
+/// The IRI of one version of a source.
+pub fn version_iri(source: &str, version: &str) -> String {
+    format!("urn:sailkg:dataset:{source}/{version}")
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());

@@ -7,7 +7,8 @@ use crate::{IngestError, Result};
 use oxigraph::model::vocab::{rdf, xsd};
 use oxigraph::model::*;
 use oxigraph::sparql::{QueryResults, Variable};
-use sailkg_core::vocab::{GRAPH_CATALOG, SAIL};
+use sailkg_core::terms::{date_time, file_iri};
+use sailkg_core::vocab::{GRAPH_CATALOG, SAIL, dataset_iri, version_iri};
 use sailkg_store::{QueryRequest, Store};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -16,16 +17,6 @@ const DCAT: &str = "http://www.w3.org/ns/dcat#";
 const DCT: &str = "http://purl.org/dc/terms/";
 const PROV: &str = "http://www.w3.org/ns/prov#";
 const SPDX: &str = "http://spdx.org/rdf/terms#";
-
-/// The IRI of a source.
-pub(crate) fn dataset_iri(source: &str) -> String {
-    format!("urn:sailkg:dataset:{source}")
-}
-
-/// The IRI of one version of a source.
-pub(crate) fn version_iri(source: &str, version: &str) -> String {
-    format!("urn:sailkg:dataset:{source}/{version}")
-}
 
 /// Everything the catalogue records about a new version.
 pub(crate) struct Entry<'a> {
@@ -60,53 +51,6 @@ fn integer(value: u64) -> Literal {
 
 fn double(value: f64) -> Literal {
     Literal::new_typed_literal(value.to_string(), xsd::DOUBLE)
-}
-
-fn date_time(time: SystemTime) -> Literal {
-    let seconds = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
-    let days = seconds / 86_400;
-    let rest = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days as i64);
-    Literal::new_typed_literal(
-        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60),
-        xsd::DATE_TIME,
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-fn file_iri(path: &Path) -> NamedNode {
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let text: String = absolute
-        .display()
-        .to_string()
-        .chars()
-        .flat_map(|c| match c {
-            ' ' => "%20".chars().collect::<Vec<_>>(),
-            '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`' => {
-                let mut buffer = [0u8; 4];
-                c.encode_utf8(&mut buffer)
-                    .bytes()
-                    .map(|b| format!("%{b:02X}"))
-                    .collect::<String>()
-                    .chars()
-                    .collect()
-            }
-            c => vec![c],
-        })
-        .collect();
-    NamedNode::new(format!("file://{text}")).unwrap_or_else(|_| n("file:///unknown"))
 }
 
 /// Whether a version is already catalogued.

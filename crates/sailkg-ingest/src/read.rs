@@ -549,7 +549,7 @@ fn excel_date(serial: f64) -> String {
     let seconds = ((serial - 25_569.0) * 86_400.0).round() as i64;
     let days = seconds.div_euclid(86_400);
     let rest = seconds.rem_euclid(86_400);
-    let (year, month, day) = crate::catalog::civil_from_days(days);
+    let (year, month, day) = sailkg_core::terms::civil_from_days(days);
     if rest == 0 {
         format!("{year:04}-{month:02}-{day:02}")
     } else {

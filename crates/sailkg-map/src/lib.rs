@@ -8,6 +8,7 @@
 
 mod error;
 mod eval;
+mod output;
 mod plan;
 mod source;
 mod template;
@@ -15,6 +16,7 @@ mod xpath;
 mod yarrrml;
 
 pub use error::{Location, MapError, Result};
+pub use output::{Catalogue, StoreReport, format_for, map_into_store, map_to_file, map_to_writer};
 pub use plan::Plan;
 
 use eval::{Evaluator, Terms};

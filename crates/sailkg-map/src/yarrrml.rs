@@ -4,7 +4,8 @@
 //! (`s`/`subject`/`subjects`), `graphs` (`g`), and predicate-object lists (`po`) in the short
 //! (`[p, o]`, `[p, o, datatype]`, `[p, o, lang~lang]`) and long (`p`/`o` with `value`,
 //! `datatype`, `language`, `type`, `mapping` + `condition`) forms; `$(ref)` references, `~iri`,
-//! `~lang`, `~csv`/`~json`/`~jsonpath`/`~xpath`/`~xml`/`~parquet` source suffixes.
+//! `~lang`, `~csv`/`~json`/`~jsonpath`/`~xpath`/`~xml`/`~parquet` source suffixes, and `~table` for
+//! a table of the catalogue by name (`[airports~table]`).
 
 use crate::error::{Location, Result};
 use crate::plan::RML;
@@ -279,6 +280,15 @@ impl Translator {
         };
         let logical = self.node(map.clone(), "logicalSource");
         let path = self.node(logical.clone(), "source");
+        if formulation.as_deref() == Some("table") {
+            // A catalogued table by name: `[airports~table]`.
+            self.add(
+                path,
+                NamedNode::new_unchecked("urn:sailkg:vocab#table"),
+                Literal::new_simple_literal(&access),
+            );
+            return Ok(());
+        }
         self.add(path.clone(), rml("root"), rml("MappingDirectory"));
         self.add(path, rml("path"), Literal::new_simple_literal(&access));
         let formulation = match formulation.as_deref().map(str::to_ascii_lowercase).as_deref() {

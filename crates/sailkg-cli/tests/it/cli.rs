@@ -208,3 +208,57 @@ fn ingest_a_directory_and_browse_the_catalog() {
     let output = run(&data, &["ingest", "--format", "xlsx", "--name", "sheet", workbook.to_str().unwrap()]);
     assert!(output.status.success() && stdout(&output).contains("xlsx"), "{}", stderr(&output));
 }
+
+#[test]
+fn map_catalogued_tables_into_the_store_with_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = shared().join("data/demo");
+    let output = run(&data, &["ingest", demo.join("airports.csv").to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mapping = dir.path().join("airports.yml");
+    std::fs::write(
+        &mapping,
+        r#"prefixes:
+  ap: http://example.com/airport/
+  schema: http://schema.org/
+mappings:
+  airport:
+    sources: [airports~table]
+    s: ap:$(iata)
+    po:
+      - [a, schema:Airport]
+      - [schema:name, $(name)]
+      - [schema:iataCode, $(iata)]
+      - [schema:latitude, $(latitude)]
+"#,
+    )
+    .unwrap();
+    let output = run(&data, &["map", mapping.to_str().unwrap(), "--into-store"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("urn:sailkg:graph:source/airports/"), "{}", stdout(&output));
+    let airports = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?a a <http://schema.org/Airport> } }";
+    assert_eq!(count(&data, airports), "3376");
+    // Typed from the table's column types.
+    let typed = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?a <http://schema.org/latitude> ?l FILTER(datatype(?l) = <http://www.w3.org/2001/XMLSchema#double>) } }";
+    assert_eq!(count(&data, typed), "3376");
+    let provenance = "SELECT (COUNT(*) AS ?n) { GRAPH <urn:sailkg:graph:catalog> { ?run a <urn:sailkg:vocab#MappingRun> ; <http://www.w3.org/ns/prov#generated> ?g ; <http://www.w3.org/ns/prov#used> ?version . ?g <http://www.w3.org/ns/prov#wasDerivedFrom> ?version . ?version a <urn:sailkg:vocab#SourceVersion> } }";
+    assert_eq!(count(&data, provenance), "1");
+    // A rerun replaces the graph: no duplicates.
+    let output = run(&data, &["map", mapping.to_str().unwrap(), "--into-store"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(count(&data, airports), "3376");
+    // To a file, and errors located and exit code 1 with nothing written.
+    let out = dir.path().join("airports.ttl");
+    let output = run(&data, &["map", mapping.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("<http://example.com/airport/ORD>"));
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "mappings:\n  x:\n    sources: [airports~table]\n    s: http://e/$(nope)\n")
+        .unwrap();
+    let before = count(&data, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }");
+    let output = run(&data, &["map", bad.to_str().unwrap(), "--into-store"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("bad.yml") && stderr(&output).contains("nope"), "{}", stderr(&output));
+    assert_eq!(count(&data, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"), before);
+}
