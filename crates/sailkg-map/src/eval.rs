@@ -131,8 +131,14 @@ impl<'a> Evaluator<'a> {
             }
             Generator::Template(segments) => {
                 let columns = self.template_columns(&map.location, segments)?;
+                let safe = safe_template(segments, map.term_type);
                 for i in 0..len {
                     for value in expand(segments, &columns, i, map.term_type) {
+                        if safe {
+                            // Valid by construction: no need to parse the IRI again.
+                            terms.push(NamedNode::new_unchecked(value.text).into());
+                            continue;
+                        }
                         let datatype = datatypes.as_ref().and_then(|d| d.get(i).first());
                         let language = languages.as_ref().and_then(|l| l[i].first());
                         if let Some(term) = self.term(map, &value, false, datatype, language)? {
@@ -244,6 +250,36 @@ fn expand(
         }
     }
     out.into_iter().map(|text| Value { text, datatype: None }).collect()
+}
+
+/// Whether every IRI a template makes is valid without checking it: the template is absolute,
+/// valid with any value in its references, and the values are percent-encoded into unreserved
+/// characters, which are valid wherever the test value `x` is.
+fn safe_template(segments: &[Segment], term_type: TermType) -> bool {
+    if !matches!(term_type, TermType::Iri | TermType::Uri) {
+        return false;
+    }
+    let Some(Segment::Text(first)) = segments.first() else { return false };
+    let absolute = first.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if !absolute {
+        return false;
+    }
+    let with = |value: &str| -> String {
+        segments
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.as_str(),
+                Segment::Reference(_) => value,
+            })
+            .collect()
+    };
+    // Empty values and values of unreserved characters must both give valid IRIs.
+    NamedNode::new(with("x")).is_ok()
+        && NamedNode::new(with("")).is_ok()
+        && NamedNode::new(with("x-._~%20")).is_ok()
 }
 
 /// An IRI from a generated value: absolute as is, relative after the base IRI.

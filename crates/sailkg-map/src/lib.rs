@@ -8,6 +8,7 @@
 
 mod error;
 mod eval;
+mod ntriples;
 mod output;
 mod plan;
 mod source;
@@ -21,8 +22,10 @@ pub use plan::Plan;
 
 use eval::{Evaluator, Terms};
 use oxigraph::io::{RdfFormat, RdfParser};
-use oxigraph::model::{Graph, GraphName, GraphNameRef, NamedNode, NamedOrBlankNode, QuadRef, Term};
+use oxigraph::model::vocab::rdf;
+use oxigraph::model::{Graph, GraphName, GraphNameRef, NamedOrBlankNodeRef, Quad, QuadRef, Term};
 use plan::{ObjectMap, TermMap, TriplesMap};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -150,6 +153,25 @@ impl Mapping {
         catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
         sink: &mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>,
     ) -> Result<RunReport> {
+        self.run_into(catalogue, &mut Sink::Quads(sink))
+    }
+
+    /// Runs the mapping into N-Triples (or N-Quads with `graphs`) lines, handed to `out` in
+    /// chunks; serialisation runs in parallel with evaluation.
+    pub(crate) fn run_lines(
+        &self,
+        catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
+        graphs: bool,
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<RunReport> {
+        self.run_into(catalogue, &mut Sink::Lines { out, graphs })
+    }
+
+    fn run_into(
+        &self,
+        catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
+        sink: &mut Sink<'_>,
+    ) -> Result<RunReport> {
         let start = Instant::now();
         let mut report = RunReport { triples_maps: self.plan.maps.len(), ..RunReport::default() };
         for map in &self.plan.maps {
@@ -178,8 +200,8 @@ impl Mapping {
         parent: &TriplesMap,
         joins: &[(TermMap, TermMap)],
         catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
-    ) -> Result<HashMap<Vec<String>, Vec<Term>>> {
-        let mut index: HashMap<Vec<String>, Vec<Term>> = HashMap::new();
+    ) -> Result<JoinIndex> {
+        let mut index: JoinIndex = HashMap::new();
         self.batches(parent, catalogue, &mut |batch| {
             let evaluator = Evaluator::new(batch, &parent.base);
             let subjects = evaluator.terms(&parent.subject)?;
@@ -206,11 +228,11 @@ impl Mapping {
         &self,
         map: &TriplesMap,
         catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
-        sink: &mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>,
+        sink: &mut Sink<'_>,
         report: &mut RunReport,
     ) -> Result<()> {
         // Parent indexes first: they read the parent sources whole.
-        let mut indexes: HashMap<(usize, usize), HashMap<Vec<String>, Vec<Term>>> = HashMap::new();
+        let mut indexes: HashMap<(usize, usize), JoinIndex> = HashMap::new();
         for (p, pom) in map.poms.iter().enumerate() {
             for (o, object) in pom.objects.iter().enumerate() {
                 if let ObjectMap::Join(join) = object {
@@ -229,78 +251,131 @@ impl Mapping {
             }
         }
         let io = |e: std::io::Error| map.location.error(format!("cannot write the output: {e}"));
-        let rdf_type = Term::from(oxigraph::model::vocab::rdf::TYPE.into_owned());
-        let classes: Vec<Term> = map.classes.iter().map(|c| Term::from(c.clone())).collect();
+        let threads = rayon::current_num_threads();
         self.batches(map, catalogue, &mut |batch| {
             report.records += batch.len() as u64;
-            let evaluator = Evaluator::new(batch, &map.base);
-            let subjects = evaluator.terms(&map.subject)?;
-            let subject_graphs = graph_terms(&evaluator, &map.subject.graphs)?;
-            let mut poms = Vec::with_capacity(map.poms.len());
-            for (p, pom) in map.poms.iter().enumerate() {
-                let predicates =
-                    pom.predicates.iter().map(|m| evaluator.terms(m)).collect::<Result<Vec<_>>>()?;
-                let mut objects = Vec::with_capacity(pom.objects.len());
-                for (o, object) in pom.objects.iter().enumerate() {
-                    objects.push(match object {
-                        ObjectMap::Term(m) => Objects::Terms(evaluator.terms(m)?),
-                        ObjectMap::Join(join) if join.joins.is_empty() => {
-                            let parent = &self.plan.maps[join.parent];
-                            Objects::Terms(Evaluator::new(batch, &parent.base).terms(&parent.subject)?)
-                        }
-                        ObjectMap::Join(join) => Objects::Join {
-                            keys: join
-                                .joins
-                                .iter()
-                                .map(|(c, _)| evaluator.strings(c))
-                                .collect::<Result<_>>()?,
-                            index: &indexes[&(p, o)],
-                        },
-                    });
-                }
-                let graphs = graph_terms(&evaluator, &pom.graphs)?;
-                poms.push((predicates, objects, graphs));
-            }
-            let mut graphs: Vec<GraphName> = Vec::new();
-            for record in 0..batch.len() {
-                for subject in subjects.get(record) {
-                    let subject = match subject {
-                        Term::NamedNode(n) => NamedOrBlankNode::from(n.clone()),
-                        Term::BlankNode(b) => NamedOrBlankNode::from(b.clone()),
-                        Term::Literal(_) => {
-                            return Err(map
-                                .location
-                                .term("subject map")
-                                .error("a subject cannot be a literal"));
-                        }
-                    };
-                    graphs.clear();
-                    collect_graphs(&subject_graphs, record, &mut graphs, &map.location)?;
-                    let subject_graph_count = graphs.len();
-                    for class in &classes {
-                        for graph in graph_or_default(&graphs) {
-                            sink(QuadRef::new(&subject, rdf_type_ref(&rdf_type), class, graph))
-                                .map_err(io)?;
+            // A batch is cut into one piece per thread; pieces are evaluated (and, for line
+            // output, serialised) in parallel and handed on in order.
+            let pieces = (batch.len() / MIN_PIECE).clamp(1, threads);
+            let bounds: Vec<(usize, usize)> =
+                (0..pieces).map(|i| (batch.len() * i / pieces, batch.len() * (i + 1) / pieces)).collect();
+            match sink {
+                Sink::Quads(sink) => {
+                    let outputs: Vec<Result<Vec<Quad>>> = bounds
+                        .par_iter()
+                        .map(|&(start, end)| {
+                            let mut quads = Vec::new();
+                            self.emit(map, batch.slice(start, end).as_ref(), &indexes, &mut |q| {
+                                quads.push(q.into_owned());
+                                Ok(())
+                            })?;
+                            Ok(quads)
+                        })
+                        .collect();
+                    for quads in outputs {
+                        for quad in quads? {
+                            sink(quad.as_ref()).map_err(io)?;
                             report.quads += 1;
                         }
                     }
-                    for (predicates, objects, pom_graphs) in &poms {
-                        graphs.truncate(subject_graph_count);
-                        collect_graphs(pom_graphs, record, &mut graphs, &map.location)?;
-                        for predicate in predicates {
-                            for predicate in predicate.get(record) {
-                                let Term::NamedNode(predicate) = predicate else {
-                                    return Err(map
-                                        .location
-                                        .error(format!("predicate {predicate} is not an IRI")));
-                                };
-                                for object in objects {
-                                    for object in object.get(record).iter() {
-                                        for graph in graph_or_default(&graphs) {
-                                            sink(QuadRef::new(&subject, predicate, object, graph))
-                                                .map_err(io)?;
-                                            report.quads += 1;
-                                        }
+                }
+                Sink::Lines { out, graphs } => {
+                    let graphs = *graphs;
+                    let outputs: Vec<Result<(Vec<u8>, u64)>> = bounds
+                        .par_iter()
+                        .map(|&(start, end)| {
+                            let mut bytes = Vec::new();
+                            let count = self.emit(map, batch.slice(start, end).as_ref(), &indexes, &mut |q| {
+                                if !graphs && !q.graph_name.is_default_graph() {
+                                    return Err(std::io::Error::other(format!(
+                                        "the mapping puts triples in the named graph {}; write N-Quads or TriG",
+                                        q.graph_name
+                                    )));
+                                }
+                                ntriples::write_quad(&mut bytes, q, graphs);
+                                Ok(())
+                            })?;
+                            Ok((bytes, count))
+                        })
+                        .collect();
+                    for output in outputs {
+                        let (bytes, count) = output?;
+                        out(&bytes).map_err(io)?;
+                        report.quads += count;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The quads of one triples map over one batch (or piece of one), in record order.
+    fn emit(
+        &self,
+        map: &TriplesMap,
+        batch: &dyn source::Batch,
+        indexes: &HashMap<(usize, usize), JoinIndex>,
+        sink: &mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        let io = |e: std::io::Error| map.location.error(format!("cannot write the output: {e}"));
+        let mut count = 0u64;
+        let evaluator = Evaluator::new(batch, &map.base);
+        let subjects = evaluator.terms(&map.subject)?;
+        let subject_graphs = graph_terms(&evaluator, &map.subject.graphs)?;
+        let mut poms = Vec::with_capacity(map.poms.len());
+        for (p, pom) in map.poms.iter().enumerate() {
+            let predicates = pom.predicates.iter().map(|m| evaluator.terms(m)).collect::<Result<Vec<_>>>()?;
+            let mut objects = Vec::with_capacity(pom.objects.len());
+            for (o, object) in pom.objects.iter().enumerate() {
+                objects.push(match object {
+                    ObjectMap::Term(m) => Objects::Terms(evaluator.terms(m)?),
+                    ObjectMap::Join(join) if join.joins.is_empty() => {
+                        let parent = &self.plan.maps[join.parent];
+                        Objects::Terms(Evaluator::new(batch, &parent.base).terms(&parent.subject)?)
+                    }
+                    ObjectMap::Join(join) => Objects::Join {
+                        keys: join.joins.iter().map(|(c, _)| evaluator.strings(c)).collect::<Result<_>>()?,
+                        index: &indexes[&(p, o)],
+                    },
+                });
+            }
+            let graphs = graph_terms(&evaluator, &pom.graphs)?;
+            poms.push((predicates, objects, graphs));
+        }
+        let mut graphs: Vec<GraphName> = Vec::new();
+        for record in 0..batch.len() {
+            for subject in subjects.get(record) {
+                let subject = match subject {
+                    Term::NamedNode(n) => NamedOrBlankNodeRef::from(n),
+                    Term::BlankNode(b) => NamedOrBlankNodeRef::from(b),
+                    Term::Literal(_) => {
+                        return Err(map.location.term("subject map").error("a subject cannot be a literal"));
+                    }
+                };
+                graphs.clear();
+                collect_graphs(&subject_graphs, record, &mut graphs, &map.location)?;
+                let subject_graph_count = graphs.len();
+                for class in &map.classes {
+                    for graph in graph_or_default(&graphs) {
+                        sink(QuadRef::new(subject, rdf::TYPE, class, graph)).map_err(io)?;
+                        count += 1;
+                    }
+                }
+                for (predicates, objects, pom_graphs) in &poms {
+                    graphs.truncate(subject_graph_count);
+                    collect_graphs(pom_graphs, record, &mut graphs, &map.location)?;
+                    for predicate in predicates {
+                        for predicate in predicate.get(record) {
+                            let Term::NamedNode(predicate) = predicate else {
+                                return Err(map
+                                    .location
+                                    .error(format!("predicate {predicate} is not an IRI")));
+                            };
+                            for object in objects {
+                                for object in object.get(record).iter() {
+                                    for graph in graph_or_default(&graphs) {
+                                        sink(QuadRef::new(subject, predicate, object, graph)).map_err(io)?;
+                                        count += 1;
                                     }
                                 }
                             }
@@ -308,16 +383,21 @@ impl Mapping {
                     }
                 }
             }
-            Ok(())
-        })
+        }
+        Ok(count)
     }
 }
 
-fn rdf_type_ref(term: &Term) -> &NamedNode {
-    match term {
-        Term::NamedNode(n) => n,
-        _ => unreachable!("rdf:type is an IRI"),
-    }
+/// Fewer records than this are not worth a thread of their own.
+const MIN_PIECE: usize = 2048;
+
+/// Join key values to the parent's subjects.
+type JoinIndex = HashMap<Vec<String>, Vec<Term>>;
+
+/// Where quads go.
+enum Sink<'a> {
+    Quads(&'a mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>),
+    Lines { out: &'a mut dyn FnMut(&[u8]) -> std::io::Result<()>, graphs: bool },
 }
 
 /// The objects of one object map over a batch.

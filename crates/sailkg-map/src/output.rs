@@ -38,6 +38,9 @@ pub fn map_to_writer(
     catalogue: Catalogue<'_>,
 ) -> Result<RunReport> {
     let at = Location::file(mapping.file());
+    if matches!(format, RdfFormat::NTriples | RdfFormat::NQuads) {
+        return map_to_lines(mapping, writer, format == RdfFormat::NQuads, catalogue);
+    }
     let mut serializer = RdfSerializer::from_format(format).for_writer(writer);
     let report = mapping.run(catalogue, &mut |quad: QuadRef<'_>| {
         if !format.supports_datasets() && !quad.graph_name.is_default_graph() {
@@ -49,6 +52,19 @@ pub fn map_to_writer(
         serializer.serialize_quad(quad)
     })?;
     serializer.finish().map_err(|e| at.error(format!("cannot write the output: {e}")))?.flush().ok();
+    Ok(report)
+}
+
+/// N-Triples or N-Quads through the engine's own line writer, in buffered chunks.
+fn map_to_lines(
+    mapping: &Mapping,
+    mut writer: impl Write,
+    graphs: bool,
+    catalogue: Catalogue<'_>,
+) -> Result<RunReport> {
+    let at = Location::file(mapping.file());
+    let report = mapping.run_lines(catalogue, graphs, &mut |bytes| writer.write_all(bytes))?;
+    writer.flush().map_err(|e| at.error(format!("cannot write the output: {e}")))?;
     Ok(report)
 }
 

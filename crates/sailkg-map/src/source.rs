@@ -39,8 +39,10 @@ impl Column {
 }
 
 /// A batch of records.
-pub(crate) trait Batch {
+pub(crate) trait Batch: Sync {
     fn len(&self) -> usize;
+    /// Records `start..end` as a batch of their own.
+    fn slice(&self, start: usize, end: usize) -> Box<dyn Batch + '_>;
     /// The values of `reference` per record; an error names what is wrong with the reference.
     fn column(&self, reference: &str) -> Result<Column, String>;
 }
@@ -259,6 +261,10 @@ impl Batch for CsvBatch<'_> {
         self.records.len()
     }
 
+    fn slice(&self, start: usize, end: usize) -> Box<dyn Batch + '_> {
+        Box::new(CsvBatch { headers: self.headers, records: &self.records[start..end], nulls: self.nulls })
+    }
+
     fn column(&self, reference: &str) -> Result<Column, String> {
         let index = self
             .headers
@@ -300,6 +306,10 @@ fn json_path(reference: &str) -> Result<serde_json_path::JsonPath, String> {
 impl Batch for JsonBatch<'_> {
     fn len(&self) -> usize {
         self.records.len()
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Box<dyn Batch + '_> {
+        Box::new(JsonBatch { records: &self.records[start..end], natural: self.natural })
     }
 
     fn column(&self, reference: &str) -> Result<Column, String> {
@@ -372,6 +382,10 @@ impl Batch for XmlBatch<'_, '_, '_> {
         self.nodes.len()
     }
 
+    fn slice(&self, start: usize, end: usize) -> Box<dyn Batch + '_> {
+        Box::new(XmlBatch { nodes: &self.nodes[start..end], namespaces: self.namespaces, nulls: self.nulls })
+    }
+
     fn column(&self, reference: &str) -> Result<Column, String> {
         let path = crate::xpath::Path::parse(reference, self.namespaces)
             .map_err(|e| format!("invalid XPath {reference:?}: {e}"))?;
@@ -410,13 +424,13 @@ fn parquet_batches(
         let frame =
             ParquetReader::new(file).with_slice(Some((offset, BATCH))).finish().map_err(read_error)?;
         offset += BATCH;
-        visit(&FrameBatch { frame: &frame, natural, nulls }).map_err(SourceError::Map)?;
+        visit(&FrameBatch { frame, natural, nulls }).map_err(SourceError::Map)?;
     }
     Ok(())
 }
 
 struct FrameBatch<'a> {
-    frame: &'a DataFrame,
+    frame: DataFrame,
     natural: bool,
     nulls: &'a [String],
 }
@@ -424,6 +438,14 @@ struct FrameBatch<'a> {
 impl Batch for FrameBatch<'_> {
     fn len(&self) -> usize {
         self.frame.height()
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Box<dyn Batch + '_> {
+        Box::new(FrameBatch {
+            frame: self.frame.slice(start as i64, end - start),
+            natural: self.natural,
+            nulls: self.nulls,
+        })
     }
 
     fn column(&self, reference: &str) -> Result<Column, String> {
