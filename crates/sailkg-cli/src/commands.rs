@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Map { mapping, out, into_store, graph, base } => {
             map(&config, &mapping, out.as_deref(), into_store, graph.as_deref(), base)
         }
+        Command::Link { spec, dry_run, sample } => link(&config, &spec, dry_run, sample),
         Command::Catalog { action } => catalog(&config, action.unwrap_or(CatalogAction::List)),
         Command::Backup { dir } => {
             let store = open(&config)?;
@@ -147,6 +148,43 @@ fn map(
             )?;
             eprintln!("{} quads from {} records in {:.2} s", report.quads, report.records, report.seconds);
         }
+    }
+    Ok(())
+}
+
+fn link(config: &Config, path: &Path, dry_run: bool, sample: usize) -> Result<()> {
+    use sailkg_map::link::{LinkSpec, find_links, write_links};
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| UserError(format!("{file}: {e}")))?;
+    let spec = LinkSpec::from_toml(&text, &file)?;
+    let store = open(config)?;
+    let report = find_links(&store, &spec, &file)?;
+    let accepted = report.accepted();
+    println!(
+        "{}: {} source and {} target entities; {} comparisons of {} pairs ({:.4}% of the cross product) in {:.2} s",
+        report.name,
+        report.sources,
+        report.targets,
+        report.comparisons,
+        report.cross_product,
+        100.0 * report.comparisons as f64 / report.cross_product.max(1) as f64,
+        report.seconds
+    );
+    println!("  owl:sameAs (score >= {}): {accepted}", spec.accept);
+    println!(
+        "  skos:closeMatch (review, {} <= score < {}): {}",
+        spec.review,
+        spec.accept,
+        report.links.len() - accepted
+    );
+    for (band, wanted) in [("sameAs", true), ("closeMatch", false)] {
+        for link in report.links.iter().filter(|l| l.accepted == wanted).take(sample) {
+            println!("  {band} {:.3} <{}> <{}>", link.score, link.source.as_str(), link.target.as_str());
+        }
+    }
+    if !dry_run {
+        write_links(&store, &report)?;
+        println!("written to <{}>", vocab::GRAPH_LINKS);
     }
     Ok(())
 }

@@ -123,6 +123,19 @@ pub enum Command {
         #[arg(long, value_name = "IRI", default_value = sailkg_map::DEFAULT_BASE)]
         base: String,
     },
+    /// Link entities of two classes in the store by a link specification (TOML): owl:sameAs
+    /// above its accept threshold, skos:closeMatch in its review band, into the links graph.
+    Link {
+        /// The link specification.
+        #[arg(value_name = "SPEC.toml")]
+        spec: PathBuf,
+        /// Report the links without writing them.
+        #[arg(long)]
+        dry_run: bool,
+        /// How many links of each band to show.
+        #[arg(long, default_value_t = 5)]
+        sample: usize,
+    },
     /// List the catalogued sources, or show one with its column profiles.
     Catalog {
         #[command(subcommand)]
@@ -235,7 +248,7 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<sailkg_ingest::IngestError>() {
             return if e.is_user_error() { 1 } else { 2 };
         }
-        if cause.is::<sailkg_map::MapError>() {
+        if cause.is::<sailkg_map::MapError>() || cause.is::<sailkg_map::link::LinkError>() {
             return 1;
         }
     }

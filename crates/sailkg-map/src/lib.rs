@@ -8,6 +8,7 @@
 
 mod error;
 mod eval;
+pub mod link;
 mod ntriples;
 mod output;
 mod plan;

@@ -262,3 +262,55 @@ mappings:
     assert!(stderr(&output).contains("bad.yml") && stderr(&output).contains("nope"), "{}", stderr(&output));
     assert_eq!(count(&data, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"), before);
 }
+
+#[test]
+fn link_flights_to_airports_and_refuse_bad_specs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = shared().join("data/demo");
+    std::fs::copy(demo.join("airports.csv"), dir.path().join("airports.csv")).unwrap();
+    std::fs::copy(demo.join("flights-5k.json"), dir.path().join("flights.json")).unwrap();
+    for (name, yarrrml) in [
+        (
+            "airports.yml",
+            "mappings:\n  a:\n    sources: [airports.csv~csv]\n    s: http://e/airport/$(iata)\n    po: [[a, http://e/Airport], [http://e/iata, $(iata)]]\n",
+        ),
+        (
+            "flights.yml",
+            "mappings:\n  f:\n    sources: [flights.json~jsonpath, \"$[*]\"]\n    s: http://e/flight/$(date)/$(origin)/$(destination)/$(delay)\n    po: [[a, http://e/Flight], [http://e/origin, $(origin)]]\n",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, yarrrml).unwrap();
+        let output = run(&data, &["map", path.to_str().unwrap(), "--into-store"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let spec = dir.path().join("link.toml");
+    std::fs::write(
+        &spec,
+        "name = \"origin\"\n[source]\nclass = \"http://e/Flight\"\n[target]\nclass = \"http://e/Airport\"\n[[blocking]]\nsource = \"http://e/origin\"\ntarget = \"http://e/iata\"\nkey = \"exact\"\n[[compare]]\nsource = \"http://e/origin\"\ntarget = \"http://e/iata\"\nmethod = \"exact\"\n",
+    )
+    .unwrap();
+    let output = run(&data, &["link", spec.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("skos:closeMatch") && text.contains("sameAs 1.000"), "{text}");
+    let flights = count(&data, "SELECT (COUNT(DISTINCT ?f) AS ?n) { GRAPH ?g { ?f a <http://e/Flight> } }");
+    let linked = count(
+        &data,
+        "SELECT (COUNT(DISTINCT ?f) AS ?n) { GRAPH <urn:sailkg:graph:links> { ?f <http://www.w3.org/2002/07/owl#sameAs> ?a } }",
+    );
+    assert_eq!(linked, flights);
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec).unwrap().replace("http://e/Airport", "http://e/Nothing"),
+    )
+    .unwrap();
+    let output = run(&data, &["link", spec.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("link.toml") && stderr(&output).contains("Nothing"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -1,6 +1,7 @@
 //! Integration tests of sailkg-map: the RML conformance suites.
 
 mod conformance;
+mod link;
 
 use std::path::PathBuf;
 
