@@ -12,6 +12,7 @@ pub mod link;
 mod ntriples;
 mod output;
 mod plan;
+pub mod reconcile;
 mod source;
 mod template;
 mod xpath;

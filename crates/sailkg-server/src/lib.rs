@@ -8,6 +8,7 @@ mod error;
 mod gsp;
 mod metrics;
 mod negotiate;
+mod reconcile;
 mod sparql;
 mod stream;
 
@@ -144,6 +145,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(gsp::delete))
             .default_service(web::to(method_not_allowed)),
     )
+    .service(
+        web::resource("/reconcile")
+            .route(web::get().to(reconcile::service))
+            .route(web::post().to(reconcile::service))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .route("/reconcile/suggest/{kind}", web::get().to(reconcile::suggest))
+    .route("/reconcile/preview", web::get().to(reconcile::preview))
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics_page))
     .route("/", web::get().to(index));

@@ -5,5 +5,6 @@ mod conformance;
 mod lubm;
 mod manifest;
 mod protocol;
+mod reconcile;
 mod security;
 mod support;
