@@ -199,11 +199,9 @@ pub fn suggest_types(
     limit: usize,
     timeout: Duration,
 ) -> Result<Vec<(String, String)>, String> {
-    let sparql = format!(
-        "SELECT ?t (SAMPLE(?l) AS ?label) (COUNT(?e) AS ?n) WHERE {{ ?e a ?t . OPTIONAL {{ ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l }} FILTER(isIRI(?t)) }} GROUP BY ?t ORDER BY DESC(?n) LIMIT 500"
-    );
+    let sparql = "SELECT ?t (SAMPLE(?l) AS ?label) (COUNT(?e) AS ?n) WHERE { ?e a ?t . OPTIONAL { ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l } FILTER(isIRI(?t)) } GROUP BY ?t ORDER BY DESC(?n) LIMIT 500";
     let wanted = prefix.to_lowercase();
-    Ok(run(store, &sparql, timeout)?
+    Ok(run(store, sparql, timeout)?
         .iter()
         .map(|r| {
             let t = text(r.get("t"));
