@@ -1,6 +1,6 @@
 //! What each command does.
 
-use crate::{CatalogAction, Cli, Command, IngestFormat, OutputFormat, RdfSyntax, UserError};
+use crate::{CatalogAction, Cli, Command, IngestFormat, MapAction, OutputFormat, RdfSyntax, UserError};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use oxigraph::io::{JsonLdProfileSet, RdfFormat};
@@ -44,7 +44,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ingest { paths, name, rules, format } => {
             ingest(&config, &paths, name, rules.as_deref(), format)
         }
-        Command::Map { mapping, out, into_store, graph, base } => {
+        Command::Map { action: Some(MapAction::Suggest { source, ontology, base }), .. } => {
+            suggest(&config, &source, &ontology, &base)
+        }
+        Command::Map { action: None, mapping, out, into_store, graph, base } => {
+            let mapping = mapping.ok_or_else(|| UserError("map needs a mapping file".into()))?;
             map(&config, &mapping, out.as_deref(), into_store, graph.as_deref(), base)
         }
         Command::Link { spec, dry_run, sample } => link(&config, &spec, dry_run, sample),
@@ -149,6 +153,28 @@ fn map(
             eprintln!("{} quads from {} records in {:.2} s", report.quads, report.records, report.seconds);
         }
     }
+    Ok(())
+}
+
+fn suggest(config: &Config, source: &str, ontology: &str, base: &str) -> Result<()> {
+    let store = open(config)?;
+    let Some((summary, columns)) = sailkg_ingest::show_dataset(&store, source)? else {
+        return Err(UserError(format!("no catalogued source {source:?} (see `sailkg catalog`)")).into());
+    };
+    let columns: Vec<sailkg_map::suggest::ColumnInfo> = columns
+        .into_iter()
+        .map(|c| sailkg_map::suggest::ColumnInfo {
+            name: c.name,
+            datatype: c.datatype,
+            distinct: c.distinct,
+            null_share: c.null_share,
+        })
+        .collect();
+    let timeout = Duration::from_secs(config.sparql.timeout_secs);
+    let text =
+        sailkg_map::suggest::suggest_mapping(&store, source, summary.rows, &columns, ontology, base, timeout)
+            .map_err(UserError)?;
+    print!("{text}");
     Ok(())
 }
 

@@ -105,10 +105,13 @@ pub enum Command {
     },
     /// Run an RML (Turtle) or YARRRML (.yml) mapping: N-Quads to standard output, to a file, or
     /// into the store with its provenance.
+    #[command(args_conflicts_with_subcommands = true)]
     Map {
+        #[command(subcommand)]
+        action: Option<MapAction>,
         /// The mapping file.
-        #[arg(value_name = "MAPPING.ttl|MAPPING.yml")]
-        mapping: PathBuf,
+        #[arg(value_name = "MAPPING.ttl|MAPPING.yml", required = true)]
+        mapping: Option<PathBuf>,
         /// Write the output to this file (.nq, .nt, .ttl or .trig) instead of standard output.
         #[arg(long, value_name = "FILE", conflicts_with = "into_store")]
         out: Option<PathBuf>,
@@ -150,6 +153,24 @@ pub enum Command {
     Restore {
         /// A folder written by `sailkg backup`.
         dir: PathBuf,
+    },
+}
+
+/// `map` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MapAction {
+    /// Propose an RML mapping of a catalogued table onto an ontology in the store (a class for
+    /// the rows, a property per column, datatypes from the profile, an IRI template from a key
+    /// column), written to standard output for review.
+    Suggest {
+        /// The catalogued source.
+        source: String,
+        /// The ontology: its namespace IRI (terms starting with it, or rdfs:isDefinedBy it).
+        #[arg(long, value_name = "IRI")]
+        ontology: String,
+        /// Base IRI of the subjects' template.
+        #[arg(long, value_name = "IRI", default_value = sailkg_map::DEFAULT_BASE)]
+        base: String,
     },
 }
 

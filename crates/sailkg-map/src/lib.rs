@@ -14,6 +14,7 @@ mod output;
 mod plan;
 pub mod reconcile;
 mod source;
+pub mod suggest;
 mod template;
 mod xpath;
 mod yarrrml;
@@ -116,7 +117,8 @@ impl Mapping {
         options: &MapOptions,
     ) -> Result<Self> {
         let at = Location::file(file);
-        let mapping_base = format!("file://{}/", dir.display());
+        let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mapping_base = format!("{}/", sailkg_core::terms::file_iri(&absolute).as_str());
         let parser = RdfParser::from_format(format)
             .with_base_iri(&mapping_base)
             .map_err(|e| at.error(format!("invalid base IRI: {e}")))?;

@@ -314,3 +314,38 @@ fn link_flights_to_airports_and_refuse_bad_specs() {
         stderr(&output)
     );
 }
+
+#[test]
+fn suggest_a_mapping_that_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let schema = shared().join("ontologies/schemaorg-current-https.ttl");
+    let output =
+        run(&data, &["load", "--graph", "urn:sailkg:graph:ontology", "-q", schema.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&data, &["ingest", shared().join("data/demo/airports.csv").to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&data, &["map", "suggest", "airports", "--ontology", "https://schema.org/"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mapping = stdout(&output);
+    for expected in [
+        "rml:template \"http://example.com/airports/{iata}\" ; rml:class <https://schema.org/Airport>",
+        "rml:predicate <https://schema.org/iataCode> ; rml:objectMap [ rml:reference \"iata\" ]",
+        "rml:predicate <https://schema.org/name> ;",
+        "rml:predicate <https://schema.org/latitude> ; rml:objectMap [ rml:reference \"latitude\" ; rml:datatype xsd:double ]",
+        "# rml:predicateObjectMap [ rml:predicate <http://example.com/airports#city>",
+    ] {
+        assert!(mapping.contains(expected), "{expected} not in\n{mapping}");
+    }
+    let path = dir.path().join("suggested.ttl");
+    std::fs::write(&path, &mapping).unwrap();
+    let out = dir.path().join("airports.nt");
+    let output = run(&data, &["map", path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().filter(|l| l.ends_with("<https://schema.org/Airport> .")).count(), 3376);
+    let output = run(&data, &["map", "suggest", "airports", "--ontology", "http://nothing.example/"]);
+    assert_eq!(output.status.code(), Some(1));
+    let output = run(&data, &["map", "suggest", "nosuch", "--ontology", "https://schema.org/"]);
+    assert_eq!(output.status.code(), Some(1));
+}
