@@ -10,6 +10,11 @@
 //! SAILKG_BENCH_ROWS the generated CSV's rows (default 1000000).
 
 use polars::prelude::*;
+
+// The allocator the sailkg binary uses (both variants run in this binary).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use serde_json::json;
 use std::io::{BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};

@@ -10,6 +10,10 @@
 //! SAILKG_BENCH_ROWS the generated CSV's rows (default 1000000).
 
 use serde_json::json;
+
+// The allocator the sailkg binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,11 +82,17 @@ fn main() {
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for run in 0..runs {
+            // Each run starts with the previous runs' output flushed to disk and removed, so
+            // neither engine pays for the other's write-back.
             let out = work.path().join(format!("sailkg-{run}.nt"));
+            settle();
             ours.push(measure_sailkg(&mapping_path, &out));
+            std::fs::remove_file(&out).ok();
             if morph {
                 let out = work.path().join(format!("morph-{run}.nt"));
+                settle();
                 theirs.push(measure_morph(&python, &mapping_path, &out, work.path()));
+                std::fs::remove_file(&out).ok();
             }
         }
         let (triples, seconds, rss) = median(&mut ours);
@@ -119,6 +129,11 @@ fn main() {
     )
     .expect("write");
     println!("\nwrote {}", out.display());
+}
+
+/// Flushes dirty pages to disk.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 fn generate_csv(path: &Path, rows: usize) {

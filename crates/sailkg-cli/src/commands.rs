@@ -143,7 +143,7 @@ fn map(
             );
         }
         _ => {
-            let stdout = std::io::stdout().lock();
+            let stdout = std::io::stdout();
             let report = sailkg_map::map_to_writer(
                 &mapping,
                 std::io::BufWriter::with_capacity(1 << 20, stdout),

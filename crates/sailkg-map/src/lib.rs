@@ -166,7 +166,7 @@ impl Mapping {
         &self,
         catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
         graphs: bool,
-        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+        out: &mut dyn FnMut(Vec<u8>) -> std::io::Result<()>,
     ) -> Result<RunReport> {
         self.run_into(catalogue, &mut Sink::Lines { out, graphs })
     }
@@ -258,11 +258,11 @@ impl Mapping {
         let threads = rayon::current_num_threads();
         self.batches(map, catalogue, &mut |batch| {
             report.records += batch.len() as u64;
-            // A batch is cut into one piece per thread; pieces are evaluated (and, for line
-            // output, serialised) in parallel and handed on in order.
-            let pieces = (batch.len() / MIN_PIECE).clamp(1, threads);
-            let bounds: Vec<(usize, usize)> =
-                (0..pieces).map(|i| (batch.len() * i / pieces, batch.len() * (i + 1) / pieces)).collect();
+            // A batch is cut into pieces, evaluated (and, for line output, serialised) a round of
+            // one piece per thread at a time, and handed on in order; memory holds one round.
+            let pieces: Vec<(usize, usize)> =
+                (0..batch.len()).step_by(PIECE).map(|s| (s, (s + PIECE).min(batch.len()))).collect();
+            for bounds in pieces.chunks(threads) {
             match sink {
                 Sink::Quads(sink) => {
                     let outputs: Vec<Result<Vec<Quad>>> = bounds
@@ -304,10 +304,11 @@ impl Mapping {
                         .collect();
                     for output in outputs {
                         let (bytes, count) = output?;
-                        out(&bytes).map_err(io)?;
+                        out(bytes).map_err(io)?;
                         report.quads += count;
                     }
                 }
+            }
             }
             Ok(())
         })
@@ -392,8 +393,8 @@ impl Mapping {
     }
 }
 
-/// Fewer records than this are not worth a thread of their own.
-const MIN_PIECE: usize = 2048;
+/// Records per piece of parallel work.
+const PIECE: usize = 8192;
 
 /// Join key values to the parent's subjects.
 type JoinIndex = HashMap<Vec<String>, Vec<Term>>;
@@ -401,7 +402,7 @@ type JoinIndex = HashMap<Vec<String>, Vec<Term>>;
 /// Where quads go.
 enum Sink<'a> {
     Quads(&'a mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>),
-    Lines { out: &'a mut dyn FnMut(&[u8]) -> std::io::Result<()>, graphs: bool },
+    Lines { out: &'a mut dyn FnMut(Vec<u8>) -> std::io::Result<()>, graphs: bool },
 }
 
 /// The objects of one object map over a batch.

@@ -33,7 +33,7 @@ pub fn format_for(path: &Path) -> RdfFormat {
 /// graphs.
 pub fn map_to_writer(
     mapping: &Mapping,
-    writer: impl Write,
+    writer: impl Write + Send,
     format: RdfFormat,
     catalogue: Catalogue<'_>,
 ) -> Result<RunReport> {
@@ -58,19 +58,49 @@ pub fn map_to_writer(
 /// N-Triples or N-Quads through the engine's own line writer, in buffered chunks.
 fn map_to_lines(
     mapping: &Mapping,
-    mut writer: impl Write,
+    writer: impl Write + Send,
     graphs: bool,
     catalogue: Catalogue<'_>,
 ) -> Result<RunReport> {
     let at = Location::file(mapping.file());
-    let report = mapping.run_lines(catalogue, graphs, &mut |bytes| writer.write_all(bytes))?;
-    writer.flush().map_err(|e| at.error(format!("cannot write the output: {e}")))?;
-    Ok(report)
+    // A writer thread overlaps writing with the evaluation of the next batch.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+    std::thread::scope(|scope| {
+        let writing = scope.spawn(move || -> std::io::Result<()> {
+            let mut writer = writer;
+            for chunk in receiver {
+                writer.write_all(&chunk)?;
+            }
+            writer.flush()
+        });
+        let report = mapping.run_lines(catalogue, graphs, &mut |bytes| {
+            sender.send(bytes).map_err(|_| std::io::Error::other("the output writer stopped"))
+        });
+        drop(sender);
+        let written =
+            writing.join().unwrap_or_else(|_| Err(std::io::Error::other("the output writer panicked")));
+        match (report, written) {
+            (Ok(report), Ok(())) => Ok(report),
+            // A failed write stops the run with a closed channel: report the write's error.
+            (_, Err(e)) => Err(at.error(format!("cannot write the output: {e}"))),
+            (Err(e), Ok(())) => Err(e),
+        }
+    })
 }
 
 /// Runs the mapping into a file, all or nothing: a failed run leaves no file behind.
+///
+/// A path that exists and is not a regular file (`/dev/stdout`, a named pipe) is written in
+/// place: renaming onto it would replace the device.
 pub fn map_to_file(mapping: &Mapping, path: &Path, catalogue: Catalogue<'_>) -> Result<RunReport> {
     let at = Location::file(mapping.file());
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| at.error(format!("cannot open {}: {e}", path.display())))?;
+        return map_to_writer(mapping, file, format_for(path), catalogue);
+    }
     let temporary = path.with_file_name(format!(
         ".{}.partial",
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
