@@ -192,6 +192,18 @@ impl<'a> Evaluator<'a> {
                     .into()
                 } else if let Some(datatype) = datatype {
                     match datatype {
+                        // A number from the source written as a double takes the double's
+                        // canonical form (33 becomes 3.3E1).
+                        Term::NamedNode(d)
+                            if d.as_ref() == xsd::DOUBLE
+                                && value.datatype.is_some_and(|n| n == xsd::INTEGER || n == xsd::DOUBLE) =>
+                        {
+                            let text = match value.text.parse::<f64>() {
+                                Ok(number) => crate::source::canonical_double(number),
+                                Err(_) => value.text.clone(),
+                            };
+                            Literal::new_typed_literal(text, d.clone()).into()
+                        }
                         Term::NamedNode(d) => Literal::new_typed_literal(&value.text, d.clone()).into(),
                         other => return Err(at.error(format!("datatype {other} is not an IRI"))),
                     }

@@ -15,6 +15,7 @@ mod plan;
 pub mod reconcile;
 mod source;
 pub mod suggest;
+mod target;
 mod template;
 mod xpath;
 mod yarrrml;
@@ -22,6 +23,7 @@ mod yarrrml;
 pub use error::{Location, MapError, Result};
 pub use output::{Catalogue, StoreReport, format_for, map_into_store, map_to_file, map_to_writer};
 pub use plan::Plan;
+pub use source::read_decompressed;
 
 use eval::{Evaluator, Terms};
 use oxigraph::io::{RdfFormat, RdfParser};
@@ -178,8 +180,20 @@ impl Mapping {
     ) -> Result<RunReport> {
         let start = Instant::now();
         let mut report = RunReport { triples_maps: self.plan.maps.len(), ..RunReport::default() };
+        let mut targets = match self.plan.targets.is_empty() {
+            true => None,
+            false => Some(target::Targets::open(&self.plan.targets, &Location::file(&self.file))?),
+        };
         for map in &self.plan.maps {
-            self.run_map(map, catalogue, sink, &mut report)?;
+            if let Err(e) = self.run_map(map, catalogue, sink, &mut targets, &mut report) {
+                if let Some(targets) = targets {
+                    targets.abandon();
+                }
+                return Err(e);
+            }
+        }
+        if let Some(targets) = targets {
+            targets.finish()?;
         }
         report.seconds = start.elapsed().as_secs_f64();
         Ok(report)
@@ -233,6 +247,7 @@ impl Mapping {
         map: &TriplesMap,
         catalogue: &dyn Fn(&str) -> std::result::Result<PathBuf, String>,
         sink: &mut Sink<'_>,
+        targets: &mut Option<target::Targets>,
         report: &mut RunReport,
     ) -> Result<()> {
         // Parent indexes first: they read the parent sources whole.
@@ -263,52 +278,54 @@ impl Mapping {
             let pieces: Vec<(usize, usize)> =
                 (0..batch.len()).step_by(PIECE).map(|s| (s, (s + PIECE).min(batch.len()))).collect();
             for bounds in pieces.chunks(threads) {
-            match sink {
-                Sink::Quads(sink) => {
-                    let outputs: Vec<Result<Vec<Quad>>> = bounds
-                        .par_iter()
-                        .map(|&(start, end)| {
-                            let mut quads = Vec::new();
-                            self.emit(map, batch.slice(start, end).as_ref(), &indexes, &mut |q| {
-                                quads.push(q.into_owned());
-                                Ok(())
-                            })?;
-                            Ok(quads)
-                        })
-                        .collect();
-                    for quads in outputs {
-                        for quad in quads? {
-                            sink(quad.as_ref()).map_err(io)?;
-                            report.quads += 1;
+                // Each piece: its default-output quads (as quads or serialised lines) and the quads
+                // bound for logical targets.
+                let graphs = match sink {
+                    Sink::Lines { graphs, .. } => Some(*graphs),
+                    Sink::Quads(_) => None,
+                };
+                let outputs: Vec<Result<Piece>> = bounds
+                    .par_iter()
+                    .map(|&(start, end)| {
+                        let mut piece = Piece::default();
+                        self.emit(map, batch.slice(start, end).as_ref(), &indexes, &mut |q, to| {
+                        if !to.is_empty() {
+                            piece.targeted.push((q.into_owned(), to.to_vec()));
+                            return Ok(());
+                        }
+                        piece.count += 1;
+                        match graphs {
+                            None => piece.quads.push(q.into_owned()),
+                            Some(false) if !q.graph_name.is_default_graph() => {
+                                return Err(std::io::Error::other(format!(
+                                    "the mapping puts triples in the named graph {}; write N-Quads or TriG",
+                                    q.graph_name
+                                )));
+                            }
+                            Some(graphs) => ntriples::write_quad(&mut piece.lines, q, graphs),
+                        }
+                        Ok(())
+                    })?;
+                        Ok(piece)
+                    })
+                    .collect();
+                for piece in outputs {
+                    let piece = piece?;
+                    match sink {
+                        Sink::Quads(sink) => {
+                            for quad in &piece.quads {
+                                sink(quad.as_ref()).map_err(io)?;
+                            }
+                        }
+                        Sink::Lines { out, .. } => out(piece.lines).map_err(io)?,
+                    }
+                    report.quads += piece.count + piece.targeted.len() as u64;
+                    if let Some(targets) = targets.as_mut() {
+                        for (quad, to) in &piece.targeted {
+                            targets.write(quad.as_ref(), to)?;
                         }
                     }
                 }
-                Sink::Lines { out, graphs } => {
-                    let graphs = *graphs;
-                    let outputs: Vec<Result<(Vec<u8>, u64)>> = bounds
-                        .par_iter()
-                        .map(|&(start, end)| {
-                            let mut bytes = Vec::new();
-                            let count = self.emit(map, batch.slice(start, end).as_ref(), &indexes, &mut |q| {
-                                if !graphs && !q.graph_name.is_default_graph() {
-                                    return Err(std::io::Error::other(format!(
-                                        "the mapping puts triples in the named graph {}; write N-Quads or TriG",
-                                        q.graph_name
-                                    )));
-                                }
-                                ntriples::write_quad(&mut bytes, q, graphs);
-                                Ok(())
-                            })?;
-                            Ok((bytes, count))
-                        })
-                        .collect();
-                    for output in outputs {
-                        let (bytes, count) = output?;
-                        out(bytes).map_err(io)?;
-                        report.quads += count;
-                    }
-                }
-            }
             }
             Ok(())
         })
@@ -320,34 +337,66 @@ impl Mapping {
         map: &TriplesMap,
         batch: &dyn source::Batch,
         indexes: &HashMap<(usize, usize), JoinIndex>,
-        sink: &mut dyn FnMut(QuadRef<'_>) -> std::io::Result<()>,
+        sink: &mut dyn FnMut(QuadRef<'_>, &[usize]) -> std::io::Result<()>,
     ) -> Result<u64> {
         let io = |e: std::io::Error| map.location.error(format!("cannot write the output: {e}"));
         let mut count = 0u64;
         let evaluator = Evaluator::new(batch, &map.base);
+        let targets_of = |m: &TermMap| {
+            let mut out = Vec::new();
+            m.all_targets(&mut out);
+            out
+        };
+        let subject_targets = targets_of(&map.subject);
         let subjects = evaluator.terms(&map.subject)?;
         let subject_graphs = graph_terms(&evaluator, &map.subject.graphs)?;
         let mut poms = Vec::with_capacity(map.poms.len());
         for (p, pom) in map.poms.iter().enumerate() {
-            let predicates = pom.predicates.iter().map(|m| evaluator.terms(m)).collect::<Result<Vec<_>>>()?;
+            let predicates = pom
+                .predicates
+                .iter()
+                .map(|m| Ok((evaluator.terms(m)?, targets_of(m))))
+                .collect::<Result<Vec<_>>>()?;
             let mut objects = Vec::with_capacity(pom.objects.len());
             for (o, object) in pom.objects.iter().enumerate() {
-                objects.push(match object {
-                    ObjectMap::Term(m) => Objects::Terms(evaluator.terms(m)?),
-                    ObjectMap::Join(join) if join.joins.is_empty() => {
-                        let parent = &self.plan.maps[join.parent];
-                        Objects::Terms(Evaluator::new(batch, &parent.base).terms(&parent.subject)?)
-                    }
-                    ObjectMap::Join(join) => Objects::Join {
-                        keys: join.joins.iter().map(|(c, _)| evaluator.strings(c)).collect::<Result<_>>()?,
-                        index: &indexes[&(p, o)],
+                let object_targets = match object {
+                    ObjectMap::Term(m) => targets_of(m),
+                    ObjectMap::Join(_) => Vec::new(),
+                };
+                objects.push((
+                    object_targets,
+                    match object {
+                        ObjectMap::Term(m) => Objects::Terms(evaluator.terms(m)?),
+                        ObjectMap::Join(join) if join.joins.is_empty() => {
+                            let parent = &self.plan.maps[join.parent];
+                            Objects::Terms(Evaluator::new(batch, &parent.base).terms(&parent.subject)?)
+                        }
+                        ObjectMap::Join(join) => Objects::Join {
+                            keys: join
+                                .joins
+                                .iter()
+                                .map(|(c, _)| evaluator.strings(c))
+                                .collect::<Result<_>>()?,
+                            index: &indexes[&(p, o)],
+                        },
                     },
-                });
+                ));
             }
             let graphs = graph_terms(&evaluator, &pom.graphs)?;
             poms.push((predicates, objects, graphs));
         }
-        let mut graphs: Vec<GraphName> = Vec::new();
+        let mut graphs: Vec<(GraphName, Vec<usize>)> = Vec::new();
+        let mut to: Vec<usize> = Vec::new();
+        let union = |to: &mut Vec<usize>, parts: &[&[usize]]| {
+            to.clear();
+            for part in parts {
+                for t in *part {
+                    if !to.contains(t) {
+                        to.push(*t);
+                    }
+                }
+            }
+        };
         for record in 0..batch.len() {
             for subject in subjects.get(record) {
                 let subject = match subject {
@@ -361,25 +410,36 @@ impl Mapping {
                 collect_graphs(&subject_graphs, record, &mut graphs, &map.location)?;
                 let subject_graph_count = graphs.len();
                 for class in &map.classes {
-                    for graph in graph_or_default(&graphs) {
-                        sink(QuadRef::new(subject, rdf::TYPE, class, graph)).map_err(io)?;
+                    for (graph, graph_targets) in graph_or_default(&graphs) {
+                        union(&mut to, &[&subject_targets, graph_targets]);
+                        sink(QuadRef::new(subject, rdf::TYPE, class, graph), &to).map_err(io)?;
                         count += 1;
                     }
                 }
                 for (predicates, objects, pom_graphs) in &poms {
                     graphs.truncate(subject_graph_count);
                     collect_graphs(pom_graphs, record, &mut graphs, &map.location)?;
-                    for predicate in predicates {
+                    for (predicate, predicate_targets) in predicates {
                         for predicate in predicate.get(record) {
                             let Term::NamedNode(predicate) = predicate else {
                                 return Err(map
                                     .location
                                     .error(format!("predicate {predicate} is not an IRI")));
                             };
-                            for object in objects {
+                            for (object_targets, object) in objects {
                                 for object in object.get(record).iter() {
-                                    for graph in graph_or_default(&graphs) {
-                                        sink(QuadRef::new(subject, predicate, object, graph)).map_err(io)?;
+                                    for (graph, graph_targets) in graph_or_default(&graphs) {
+                                        union(
+                                            &mut to,
+                                            &[
+                                                &subject_targets,
+                                                predicate_targets,
+                                                object_targets,
+                                                graph_targets,
+                                            ],
+                                        );
+                                        sink(QuadRef::new(subject, predicate, object, graph), &to)
+                                            .map_err(io)?;
                                         count += 1;
                                     }
                                 }
@@ -398,6 +458,15 @@ const PIECE: usize = 8192;
 
 /// Join key values to the parent's subjects.
 type JoinIndex = HashMap<Vec<String>, Vec<Term>>;
+
+/// What one piece of a batch produced.
+#[derive(Default)]
+struct Piece {
+    quads: Vec<Quad>,
+    lines: Vec<u8>,
+    count: u64,
+    targeted: Vec<(Quad, Vec<usize>)>,
+}
 
 /// Where quads go.
 enum Sink<'a> {
@@ -451,23 +520,32 @@ fn combinations(keys: &[Vec<Vec<source::Value>>], record: usize) -> Vec<Vec<Stri
 }
 
 /// Graph term maps evaluated over a batch; `None` stands for `rml:defaultGraph`.
-fn graph_terms(evaluator: &Evaluator<'_>, maps: &[TermMap]) -> Result<Vec<Option<Terms>>> {
-    maps.iter().map(|m| if m.is_default_graph() { Ok(None) } else { evaluator.terms(m).map(Some) }).collect()
+/// Graph term maps evaluated over a batch, with their targets; `None` stands for
+/// `rml:defaultGraph`.
+fn graph_terms(evaluator: &Evaluator<'_>, maps: &[TermMap]) -> Result<Vec<(Option<Terms>, Vec<usize>)>> {
+    maps.iter()
+        .map(|m| {
+            let mut targets = Vec::new();
+            m.all_targets(&mut targets);
+            let terms = if m.is_default_graph() { None } else { Some(evaluator.terms(m)?) };
+            Ok((terms, targets))
+        })
+        .collect()
 }
 
 fn collect_graphs(
-    terms: &[Option<Terms>],
+    terms: &[(Option<Terms>, Vec<usize>)],
     record: usize,
-    graphs: &mut Vec<GraphName>,
+    graphs: &mut Vec<(GraphName, Vec<usize>)>,
     at: &Location,
 ) -> Result<()> {
-    for terms in terms {
+    for (terms, targets) in terms {
         match terms {
-            None => push_unique(graphs, GraphName::DefaultGraph),
+            None => push_unique(graphs, GraphName::DefaultGraph, targets),
             Some(terms) => {
                 for term in terms.get(record) {
                     match term {
-                        Term::NamedNode(n) => push_unique(graphs, GraphName::NamedNode(n.clone())),
+                        Term::NamedNode(n) => push_unique(graphs, GraphName::NamedNode(n.clone()), targets),
                         other => return Err(at.error(format!("graph name {other} is not an IRI"))),
                     }
                 }
@@ -477,15 +555,24 @@ fn collect_graphs(
     Ok(())
 }
 
-fn push_unique(graphs: &mut Vec<GraphName>, graph: GraphName) {
-    if !graphs.contains(&graph) {
-        graphs.push(graph);
+fn push_unique(graphs: &mut Vec<(GraphName, Vec<usize>)>, graph: GraphName, targets: &[usize]) {
+    match graphs.iter_mut().find(|(g, _)| *g == graph) {
+        Some((_, known)) => {
+            for t in targets {
+                if !known.contains(t) {
+                    known.push(*t);
+                }
+            }
+        }
+        None => graphs.push((graph, targets.to_vec())),
     }
 }
 
-fn graph_or_default(graphs: &[GraphName]) -> impl Iterator<Item = GraphNameRef<'_>> {
-    let default = graphs.is_empty().then_some(GraphNameRef::DefaultGraph);
-    graphs.iter().map(GraphName::as_ref).chain(default)
+fn graph_or_default(
+    graphs: &[(GraphName, Vec<usize>)],
+) -> impl Iterator<Item = (GraphNameRef<'_>, &[usize])> {
+    let default = graphs.is_empty().then_some((GraphNameRef::DefaultGraph, &[][..]));
+    graphs.iter().map(|(g, t)| (g.as_ref(), t.as_slice())).chain(default)
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ const SAIL_TABLE: &str = "urn:sailkg:vocab#table";
 pub struct Plan {
     pub(crate) maps: Vec<TriplesMap>,
     pub(crate) sources: Vec<SourceSpec>,
+    /// RML-IO logical targets: quads made with a term map that names one go there instead of
+    /// the default output.
+    pub(crate) targets: Vec<TargetSpec>,
     /// JSON numbers and booleans, and typed table columns, become typed literals (current RML);
     /// legacy RML keeps every value a plain string.
     pub(crate) natural_datatypes: bool,
@@ -75,6 +78,15 @@ pub(crate) enum Compression {
     TarXz,
 }
 
+/// A file a logical target writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TargetSpec {
+    pub path: PathBuf,
+    pub format: oxigraph::io::RdfFormat,
+    pub compression: Compression,
+    pub utf16: bool,
+}
+
 /// How a term map makes its values.
 #[derive(Debug, Clone)]
 pub(crate) enum Generator {
@@ -106,6 +118,8 @@ pub(crate) struct TermMap {
     /// A language tag: constant or generated.
     pub language: Option<Box<TermMap>>,
     pub graphs: Vec<TermMap>,
+    /// Logical targets (indexes into the plan's targets).
+    pub targets: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -152,8 +166,14 @@ impl Plan {
         base: &str,
     ) -> Result<Self> {
         let natural_datatypes = graph.iter().any(|t| t.predicate.as_str().starts_with(RML));
-        let reader =
-            Reader { graph, file: Location::file(file), dir, working_dir, legacy: !natural_datatypes };
+        let reader = Reader {
+            graph,
+            file: Location::file(file),
+            dir,
+            working_dir,
+            legacy: !natural_datatypes,
+            targets: Default::default(),
+        };
         let mut names: Vec<NamedOrBlankNode> = Vec::new();
         for triple in graph.iter() {
             let typed = triple.predicate == rdf::TYPE
@@ -168,7 +188,7 @@ impl Plan {
         }
         // Deterministic order: by name.
         names.sort_by_key(|n| n.to_string());
-        let mut plan = Plan { maps: Vec::new(), sources: Vec::new(), natural_datatypes };
+        let mut plan = Plan { maps: Vec::new(), sources: Vec::new(), targets: Vec::new(), natural_datatypes };
         for name in &names {
             let map = reader.triples_map(name.as_ref(), &names, &mut plan.sources, base)?;
             plan.maps.push(map);
@@ -176,6 +196,7 @@ impl Plan {
         if plan.maps.is_empty() {
             return Err(reader.file.error("no triples map in the mapping"));
         }
+        plan.targets = reader.targets.into_inner().into_iter().map(|(_, t)| t).collect();
         Ok(plan)
     }
 }
@@ -187,6 +208,8 @@ struct Reader<'a> {
     working_dir: &'a Path,
     /// Legacy RML (R2RML over files): an empty CSV field is a missing value.
     legacy: bool,
+    /// Logical targets met so far, by node.
+    targets: std::cell::RefCell<Vec<(NamedOrBlankNode, TargetSpec)>>,
 }
 
 impl<'a> Reader<'a> {
@@ -366,7 +389,65 @@ impl<'a> Reader<'a> {
             datatype: None,
             language: None,
             graphs: Vec::new(),
+            targets: Vec::new(),
         })
+    }
+
+    /// The logical targets a term map names.
+    fn targets(&self, at: &Location, node: NamedOrBlankNodeRef<'_>) -> Result<Vec<usize>> {
+        let mut indexes = Vec::new();
+        for target in self.all(node, "logicalTarget") {
+            let target = as_node(at, target)?;
+            let known = self.targets.borrow().iter().position(|(n, _)| n.as_ref() == target);
+            let index = match known {
+                Some(index) => index,
+                None => {
+                    let spec = self.target(&at.term("logical target"), target)?;
+                    let mut targets = self.targets.borrow_mut();
+                    targets.push((target.into_owned(), spec));
+                    targets.len() - 1
+                }
+            };
+            if !indexes.contains(&index) {
+                indexes.push(index);
+            }
+        }
+        Ok(indexes)
+    }
+
+    fn target(&self, at: &Location, node: NamedOrBlankNodeRef<'_>) -> Result<TargetSpec> {
+        let Some(file) = self.one(at, node, "target")? else {
+            return Err(at.error("a logical target needs rml:target"));
+        };
+        let file = as_node(at, file)?;
+        let Some(path) = self.string(at, file, "path")? else {
+            return Err(at.error("the target has no rml:path"));
+        };
+        let root = match self.one(at, file, "root")? {
+            Some(TermRef::NamedNode(r)) if r.as_str().ends_with("MappingDirectory") => self.dir.to_path_buf(),
+            Some(TermRef::Literal(r)) => PathBuf::from(r.value()),
+            _ => self.working_dir.to_path_buf(),
+        };
+        let format = match self.one(at, node, "serialization")? {
+            None => oxigraph::io::RdfFormat::NQuads,
+            Some(TermRef::NamedNode(f)) => match f.as_str().rsplit('/').next().unwrap_or("") {
+                "N-Quads" => oxigraph::io::RdfFormat::NQuads,
+                "N-Triples" => oxigraph::io::RdfFormat::NTriples,
+                // N3 is a superset of Turtle: Turtle output is valid N3.
+                "Turtle" | "N3" => oxigraph::io::RdfFormat::Turtle,
+                "TriG" => oxigraph::io::RdfFormat::TriG,
+                "JSON-LD" => oxigraph::io::RdfFormat::JsonLd { profile: oxigraph::io::JsonLdProfileSet::empty() },
+                "RDF_XML" => oxigraph::io::RdfFormat::RdfXml,
+                other => return Err(at.error(format!("unsupported serialization {other} (N-Quads, N-Triples, Turtle, N3, TriG, JSON-LD and RDF/XML are)"))),
+            },
+            Some(other) => return Err(at.error(format!("rml:serialization must be an IRI, not {other}"))),
+        };
+        let compression = match self.one(at, node, "compression")? {
+            Some(TermRef::NamedNode(c)) => compression(at, c.as_str())?,
+            _ => Compression::None,
+        };
+        let utf16 = matches!(self.one(at, node, "encoding")?, Some(TermRef::NamedNode(e)) if e.as_str().ends_with("UTF-16"));
+        Ok(TargetSpec { path: root.join(path), format, compression, utf16 })
     }
 
     fn term_map(&self, at: &Location, node: NamedOrBlankNodeRef<'_>, role: Role) -> Result<TermMap> {
@@ -467,7 +548,8 @@ impl<'a> Reader<'a> {
         if role == Role::Object && !graphs.is_empty() {
             return Err(at.error("an object map cannot have a graph map"));
         }
-        Ok(TermMap { location: at.clone(), generator, term_type, datatype, language, graphs })
+        let targets = self.targets(at, node)?;
+        Ok(TermMap { location: at.clone(), generator, term_type, datatype, language, graphs, targets })
     }
 
     fn source(&self, at: &Location, node: NamedOrBlankNodeRef<'_>) -> Result<SourceSpec> {
@@ -530,14 +612,7 @@ impl<'a> Reader<'a> {
                     utf16 = encoding.as_str().ends_with("UTF-16");
                 }
                 if let Some(TermRef::NamedNode(c)) = self.one(at, b, "compression")? {
-                    compression = match c.as_str().rsplit(['/', '#']).next().unwrap_or("") {
-                        "none" => Compression::None,
-                        "gzip" => Compression::Gzip,
-                        "zip" => Compression::Zip,
-                        "targz" | "targzip" => Compression::TarGzip,
-                        "tarxz" => Compression::TarXz,
-                        other => return Err(at.error(format!("unknown compression {other}"))),
-                    };
+                    compression = self::compression(at, c.as_str())?;
                 }
                 let table = self.graph.object_for_subject_predicate(b, &NamedNode::new_unchecked(SAIL_TABLE));
                 let csvw_url = self.graph.object_for_subject_predicate(
@@ -623,6 +698,17 @@ pub(crate) fn check_language(tag: &str) -> std::result::Result<(), String> {
     }
 }
 
+fn compression(at: &Location, iri: &str) -> Result<Compression> {
+    Ok(match iri.rsplit(['/', '#']).next().unwrap_or("") {
+        "none" => Compression::None,
+        "gzip" => Compression::Gzip,
+        "zip" => Compression::Zip,
+        "targz" | "targzip" => Compression::TarGzip,
+        "tarxz" => Compression::TarXz,
+        other => return Err(at.error(format!("unknown compression {other}"))),
+    })
+}
+
 fn is_parquet(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
@@ -675,6 +761,7 @@ impl TermMap {
             datatype: None,
             language: None,
             graphs: Vec::new(),
+            targets: Vec::new(),
         }
     }
 
@@ -686,6 +773,19 @@ impl TermMap {
             datatype: None,
             language: None,
             graphs: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// The logical targets of this term map and of its datatype and language maps.
+    pub(crate) fn all_targets(&self, out: &mut Vec<usize>) {
+        for t in &self.targets {
+            if !out.contains(t) {
+                out.push(*t);
+            }
+        }
+        for m in self.datatype.iter().chain(&self.language) {
+            m.all_targets(out);
         }
     }
 

@@ -134,6 +134,38 @@ fn open(spec: &SourceSpec, path: &Path) -> Result<Box<dyn Read>, SourceError> {
     })
 }
 
+/// The bytes of a file, decompressed by its extension (`.gz`, `.zip`, `.tar.gz`, `.tar.xz`).
+pub fn read_decompressed(path: &Path) -> Result<Vec<u8>, String> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let compression = if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        Compression::TarGzip
+    } else if name.ends_with(".tar.xz") {
+        Compression::TarXz
+    } else if name.ends_with(".gz") {
+        Compression::Gzip
+    } else if name.ends_with(".zip") {
+        Compression::Zip
+    } else {
+        Compression::None
+    };
+    let spec = SourceSpec {
+        input: Input::File(path.to_path_buf()),
+        kind: SourceKind::Csv,
+        iterator: None,
+        namespaces: Vec::new(),
+        nulls: Vec::new(),
+        utf16: false,
+        compression,
+    };
+    let mut bytes = Vec::new();
+    let mut reader = open(&spec, path).map_err(|e| match e {
+        SourceError::Read(message) => message,
+        SourceError::Map(error) => error.to_string(),
+    })?;
+    reader.read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(bytes)
+}
+
 /// The first file of a tar archive.
 fn first_in_tar(input: impl Read) -> Result<std::io::Cursor<Vec<u8>>, String> {
     let mut archive = tar::Archive::new(input);
@@ -360,7 +392,7 @@ fn no_match(reference: &str, records: usize) -> String {
 }
 
 /// The canonical lexical form of an `xsd:double` (`1.5E0`).
-fn canonical_double(value: f64) -> String {
+pub(crate) fn canonical_double(value: f64) -> String {
     if value == 0.0 {
         return "0.0E0".into();
     }
