@@ -1,7 +1,9 @@
 //! Mapping benchmark: `sailkg-map` side by side with Morph-KGC on the same RML mapping and data,
 //! writing N-Triples, each run in its own process (peak RSS is its own).
 //!
-//! Inputs: `flights-100k.parquet` (6 triples per row) and a generated 1M-row CSV (5 per row).
+//! Inputs: `flights-100k.parquet` (6 triples per row), a generated 1M-row CSV (5 per row) and a
+//! generated JSON document of 500k nested records in one array (4 per record; SAIL-KG streams
+//! the array).
 //! Morph-KGC runs from the Python given by SAILKG_MORPH_PYTHON (default `python3`; install it
 //! with `pip install morph-kgc`, e.g. in a virtual environment); without it only SAIL-KG runs.
 //!
@@ -29,6 +31,17 @@ const CSV_MAPPING: &str = r#"@prefix rr: <http://www.w3.org/ns/r2rml#> .
     [ rr:predicate ex:category ; rr:objectMap [ rr:template "http://example.com/category/{category}" ] ] ,
     [ rr:predicate ex:amount ; rr:objectMap [ rml:reference "amount" ; rr:datatype <http://www.w3.org/2001/XMLSchema#integer> ] ] ,
     [ rr:predicate ex:score ; rr:objectMap [ rml:reference "score" ; rr:datatype <http://www.w3.org/2001/XMLSchema#decimal> ] ] .
+"#;
+
+const JSON_MAPPING: &str = r#"@prefix rr: <http://www.w3.org/ns/r2rml#> .
+@prefix rml: <http://semweb.mmlab.be/ns/rml#> .
+@prefix ql: <http://semweb.mmlab.be/ns/ql#> .
+@prefix ex: <http://example.com/> .
+<#Readings> rml:logicalSource [ rml:source "INPUT" ; rml:referenceFormulation ql:JSONPath ; rml:iterator "$.readings[*]" ] ;
+  rr:subjectMap [ rr:template "http://example.com/reading/{id}" ; rr:class ex:Reading ] ;
+  rr:predicateObjectMap [ rr:predicate ex:sensor ; rr:objectMap [ rr:template "http://example.com/sensor/{sensor.name}" ] ] ,
+    [ rr:predicate ex:value ; rr:objectMap [ rml:reference "value" ] ] ,
+    [ rr:predicate ex:unit ; rr:objectMap [ rml:reference "sensor.unit" ] ] .
 "#;
 
 const FLIGHTS_MAPPING: &str = r#"@prefix rr: <http://www.w3.org/ns/r2rml#> .
@@ -63,9 +76,15 @@ fn main() {
     let work = tempfile::tempdir().expect("temp dir");
     let csv = work.path().join("generated.csv");
     generate_csv(&csv, rows);
+    let json = work.path().join("generated.json");
+    generate_json(&json, rows / 2);
     let flights = work.path().join("flights-100k.parquet");
     std::fs::copy(shared.join("data/demo/flights-100k.parquet"), &flights).expect("copy flights");
-    let cases = [("flights-100k.parquet", &flights, FLIGHTS_MAPPING), ("generated.csv", &csv, CSV_MAPPING)];
+    let cases = [
+        ("flights-100k.parquet", &flights, FLIGHTS_MAPPING),
+        ("generated.csv", &csv, CSV_MAPPING),
+        ("generated.json", &json, JSON_MAPPING),
+    ];
     println!("# Mapping benchmark, {runs} runs each, medians; N-Triples output");
     if !morph {
         println!("(Morph-KGC not found with {python}: set SAILKG_MORPH_PYTHON)");
@@ -129,6 +148,28 @@ fn main() {
     )
     .expect("write");
     println!("\nwrote {}", out.display());
+}
+
+/// `{"readings": [{"id": .., "value": .., "sensor": {"name": .., "unit": ..}}, ...]}`: nested
+/// records in one large array.
+fn generate_json(path: &Path, records: usize) {
+    let mut out = BufWriter::new(std::fs::File::create(path).expect("create"));
+    write!(out, "{{\"readings\": [").expect("write");
+    for i in 0..records {
+        if i > 0 {
+            write!(out, ",").expect("write");
+        }
+        write!(
+            out,
+            "{{\"id\": {i}, \"value\": {:.2}, \"sensor\": {{\"name\": \"s{}\", \"unit\": \"{}\"}}}}",
+            (i % 1000) as f64 / 3.0,
+            i % 500,
+            ["C", "hPa", "%"][i % 3]
+        )
+        .expect("write");
+    }
+    writeln!(out, "]}}").expect("write");
+    out.flush().expect("flush");
 }
 
 /// Flushes dirty pages to disk.

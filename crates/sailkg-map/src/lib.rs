@@ -8,6 +8,7 @@
 
 mod error;
 mod eval;
+mod json_stream;
 pub mod link;
 mod ntriples;
 mod output;

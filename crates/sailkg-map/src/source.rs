@@ -61,23 +61,11 @@ pub(crate) fn for_each_batch(
     match spec.kind {
         SourceKind::Csv => csv_batches(spec, &path, visit),
         SourceKind::Json => {
-            let text = read_text(spec, &path)?;
-            let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                SourceError::Read(format!(
-                    "{}: invalid JSON at line {}, column {}: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                ))
-            })?;
             let iterator = spec.iterator.as_deref().unwrap_or("$");
-            let compiled = serde_json_path::JsonPath::parse(iterator)
-                .map_err(|e| SourceError::Read(format!("invalid JSONPath iterator {iterator:?}: {e}")))?;
-            let records: Vec<&serde_json::Value> = compiled.query(&document).all();
-            for chunk in records.chunks(BATCH) {
-                visit(&JsonBatch { records: chunk, natural }).map_err(SourceError::Map)?;
+            match crate::json_stream::streamable(iterator) {
+                Some(keys) if !spec.utf16 => json_stream_batches(spec, &path, &keys, natural, visit),
+                _ => json_whole_batches(spec, &path, iterator, natural, visit),
             }
-            Ok(())
         }
         SourceKind::Xml => {
             let text = read_text(spec, &path)?;
@@ -103,6 +91,92 @@ pub(crate) fn for_each_batch(
         }
         SourceKind::Parquet => parquet_batches(&path, natural, &spec.nulls, visit),
     }
+}
+
+/// Parses the document whole and runs the iterator over it.
+fn json_whole_batches(
+    spec: &SourceSpec,
+    path: &Path,
+    iterator: &str,
+    natural: bool,
+    visit: &mut dyn FnMut(&dyn Batch) -> Result<(), crate::MapError>,
+) -> Result<(), SourceError> {
+    let text = read_text(spec, path)?;
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        SourceError::Read(format!(
+            "{}: invalid JSON at line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let compiled = serde_json_path::JsonPath::parse(iterator)
+        .map_err(|e| SourceError::Read(format!("invalid JSONPath iterator {iterator:?}: {e}")))?;
+    let records: Vec<&serde_json::Value> = compiled.query(&document).all();
+    for chunk in records.chunks(BATCH) {
+        visit(&JsonBatch { records: chunk, natural }).map_err(SourceError::Map)?;
+    }
+    Ok(())
+}
+
+/// Streams the elements of the array the iterator names, a batch at a time.
+fn json_stream_batches(
+    spec: &SourceSpec,
+    path: &Path,
+    keys: &[String],
+    natural: bool,
+    visit: &mut dyn FnMut(&dyn Batch) -> Result<(), crate::MapError>,
+) -> Result<(), SourceError> {
+    use serde::de::DeserializeSeed;
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, open(spec, path)?);
+    // A UTF-8 byte order mark is not JSON.
+    if reader
+        .fill_buf()
+        .map_err(|e| SourceError::Read(format!("{}: {e}", path.display())))?
+        .starts_with(&[0xef, 0xbb, 0xbf])
+    {
+        reader.consume(3);
+    }
+    let mut pending: Vec<serde_json::Value> = Vec::with_capacity(1024);
+    let mut failure: Option<crate::MapError> = None;
+    let mut flush = |pending: &mut Vec<serde_json::Value>, failure: &mut Option<crate::MapError>| -> bool {
+        let records: Vec<&serde_json::Value> = pending.iter().collect();
+        let result = visit(&JsonBatch { records: &records, natural });
+        pending.clear();
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                *failure = Some(e);
+                false
+            }
+        }
+    };
+    let mut element = |value: serde_json::Value| -> Result<(), String> {
+        pending.push(value);
+        if pending.len() == BATCH && !flush(&mut pending, &mut failure) {
+            return Err("stopped".into());
+        }
+        Ok(())
+    };
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let walked = crate::json_stream::Walk { keys, element: &mut element }.deserialize(&mut deserializer);
+    let ended = walked.and_then(|()| deserializer.end());
+    if let Some(error) = failure {
+        return Err(SourceError::Map(error));
+    }
+    ended.map_err(|e| {
+        SourceError::Read(format!(
+            "{}: invalid JSON at line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if !pending.is_empty() && !flush(&mut pending, &mut failure) {
+        return Err(SourceError::Map(failure.expect("a failed visit leaves its error")));
+    }
+    Ok(())
 }
 
 /// Why a source could not be read (or the visitor failed).
