@@ -9,17 +9,19 @@
 //! `benches/results/ingest.json`. SAILKG_BENCH_RUNS sets the runs per variant (default 3),
 //! SAILKG_BENCH_ROWS the generated CSV's rows (default 1000000).
 
+#[path = "support.rs"]
+mod support;
+
 use polars::prelude::*;
+use serde_json::json;
+use std::io::{BufWriter, Cursor, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
 
 // The allocator the sailkg binary uses (both variants run in this binary).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use serde_json::json;
-use std::io::{BufWriter, Cursor, Write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -30,10 +32,7 @@ fn main() {
     let runs: usize = std::env::var("SAILKG_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let rows: usize =
         std::env::var("SAILKG_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let shared = match std::env::var_os("SAILKG_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
+    let shared = support::shared();
     let work = tempfile::tempdir().expect("temp dir");
     let csv = work.path().join("generated.csv");
     generate_csv(&csv, rows);
@@ -53,9 +52,9 @@ fn main() {
             write_runs.push(measure("polars-write", input, &work.path().join(format!("w{run}"))));
             ingest_runs.push(measure("ingest", input, &work.path().join(format!("i{run}"))));
         }
-        let (p_rows, p_seconds, p_rss) = median(&mut polars_runs);
-        let (_, w_seconds, w_rss) = median(&mut write_runs);
-        let (_, i_seconds, i_rss) = median(&mut ingest_runs);
+        let (p_rows, p_seconds, p_rss) = support::median(&mut polars_runs);
+        let (_, w_seconds, w_rss) = support::median(&mut write_runs);
+        let (_, i_seconds, i_rss) = support::median(&mut ingest_runs);
         let name = input.file_name().and_then(|n| n.to_str()).unwrap_or("?");
         println!(
             "| {name} | {p_rows} | {:.0} | {p_rss:.0} | {:.0} | {:.0} | {i_rss:.0} | {:.2} | {:.2} |",
@@ -74,14 +73,7 @@ fn main() {
             "time_ratio_to_read_write": i_seconds / w_seconds,
         }));
     }
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/results/ingest.json");
-    std::fs::create_dir_all(out.parent().expect("parent")).ok();
-    std::fs::write(
-        &out,
-        serde_json::to_string_pretty(&json!({ "runs": runs, "results": results })).expect("json"),
-    )
-    .expect("write");
-    println!("\nwrote {}", out.display());
+    support::write_results("ingest", &json!({ "runs": runs, "results": results }));
 }
 
 /// A messy CSV: padded text, null tokens, thousands separators, a category, a float.
@@ -124,15 +116,6 @@ fn measure(variant: &str, input: &Path, data: &Path) -> (u64, f64, f64) {
     )
 }
 
-fn median(runs: &mut [(u64, f64, f64)]) -> (u64, f64, f64) {
-    let rows = runs[0].0;
-    let mut seconds: Vec<f64> = runs.iter().map(|r| r.1).collect();
-    let mut rss: Vec<f64> = runs.iter().map(|r| r.2).collect();
-    seconds.sort_by(f64::total_cmp);
-    rss.sort_by(f64::total_cmp);
-    (rows, seconds[seconds.len() / 2], rss[rss.len() / 2])
-}
-
 fn child(variant: &str, input: &Path, data: &Path) {
     // The store opens before the clock starts: opening RocksDB is a fixed cost of the process,
     // not of ingesting rows.
@@ -169,11 +152,6 @@ fn child(variant: &str, input: &Path, data: &Path) {
         report.rows_written
     };
     let seconds = start.elapsed().as_secs_f64();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .unwrap_or(0);
+    let peak = support::peak_rss_kib();
     println!("{rows} {seconds} {peak}");
 }

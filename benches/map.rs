@@ -11,15 +11,19 @@
 //! `benches/results/map.json`. SAILKG_BENCH_RUNS sets the runs per variant (default 3),
 //! SAILKG_BENCH_ROWS the generated CSV's rows (default 1000000).
 
+#[path = "support.rs"]
+mod support;
+
 use serde_json::json;
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
 
 // The allocator the sailkg binary uses.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
 
 const CSV_MAPPING: &str = r#"@prefix rr: <http://www.w3.org/ns/r2rml#> .
 @prefix rml: <http://semweb.mmlab.be/ns/rml#> .
@@ -69,10 +73,7 @@ fn main() {
     let python = std::env::var("SAILKG_MORPH_PYTHON").unwrap_or_else(|_| "python3".into());
     let morph =
         Command::new(&python).args(["-c", "import morph_kgc"]).output().is_ok_and(|o| o.status.success());
-    let shared = match std::env::var_os("SAILKG_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
+    let shared = support::shared();
     let work = tempfile::tempdir().expect("temp dir");
     let csv = work.path().join("generated.csv");
     generate_csv(&csv, rows);
@@ -114,9 +115,9 @@ fn main() {
                 std::fs::remove_file(&out).ok();
             }
         }
-        let (triples, seconds, rss) = median(&mut ours);
+        let (triples, seconds, rss) = support::median(&mut ours);
         let line = if morph {
-            let (their_triples, their_seconds, their_rss) = median(&mut theirs);
+            let (their_triples, their_seconds, their_rss) = support::median(&mut theirs);
             assert_eq!(triples, their_triples, "{name}: both must produce the same triples");
             results.push(json!({
                 "input": name, "triples": triples,
@@ -140,14 +141,7 @@ fn main() {
         };
         println!("{line}");
     }
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/results/map.json");
-    std::fs::create_dir_all(out.parent().expect("parent")).ok();
-    std::fs::write(
-        &out,
-        serde_json::to_string_pretty(&json!({ "runs": runs, "results": results })).expect("json"),
-    )
-    .expect("write");
-    println!("\nwrote {}", out.display());
+    support::write_results("map", &json!({ "runs": runs, "results": results }));
 }
 
 /// `{"readings": [{"id": .., "value": .., "sensor": {"name": .., "unit": ..}}, ...]}`: nested
@@ -242,26 +236,12 @@ fn measure_morph(python: &str, mapping: &Path, out: &Path, dir: &Path) -> (u64, 
     (lines(out), parts[1].parse().expect("seconds"), parts[2].parse::<f64>().expect("rss") / 1024.0)
 }
 
-fn median(runs: &mut [(u64, f64, f64)]) -> (u64, f64, f64) {
-    let triples = runs[0].0;
-    let mut seconds: Vec<f64> = runs.iter().map(|r| r.1).collect();
-    let mut rss: Vec<f64> = runs.iter().map(|r| r.2).collect();
-    seconds.sort_by(f64::total_cmp);
-    rss.sort_by(f64::total_cmp);
-    (triples, seconds[seconds.len() / 2], rss[rss.len() / 2])
-}
-
 fn child(mapping: &Path, out: &Path) {
     let start = Instant::now();
     let mapping =
         sailkg_map::Mapping::from_file(mapping, &sailkg_map::MapOptions::default()).expect("mapping");
     sailkg_map::map_to_file(&mapping, out, &|name| Err(format!("no table {name}"))).expect("run");
     let seconds = start.elapsed().as_secs_f64();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .unwrap_or(0);
+    let peak = support::peak_rss_kib();
     println!("{seconds} {peak}");
 }

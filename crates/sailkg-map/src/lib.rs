@@ -290,23 +290,20 @@ impl Mapping {
                     .map(|&(start, end)| {
                         let mut piece = Piece::default();
                         self.emit(map, batch.slice(start, end).as_ref(), &indexes, &mut |q, to| {
-                        if !to.is_empty() {
-                            piece.targeted.push((q.into_owned(), to.to_vec()));
-                            return Ok(());
-                        }
-                        piece.count += 1;
-                        match graphs {
-                            None => piece.quads.push(q.into_owned()),
-                            Some(false) if !q.graph_name.is_default_graph() => {
-                                return Err(std::io::Error::other(format!(
-                                    "the mapping puts triples in the named graph {}; write N-Quads or TriG",
-                                    q.graph_name
-                                )));
+                            if !to.is_empty() {
+                                piece.targeted.push((q.into_owned(), to.to_vec()));
+                                return Ok(());
                             }
-                            Some(graphs) => ntriples::write_quad(&mut piece.lines, q, graphs),
-                        }
-                        Ok(())
-                    })?;
+                            piece.count += 1;
+                            match graphs {
+                                None => piece.quads.push(q.into_owned()),
+                                Some(false) if !q.graph_name.is_default_graph() => {
+                                    return Err(no_named_graphs(q.graph_name));
+                                }
+                                Some(graphs) => ntriples::write_quad(&mut piece.lines, q, graphs),
+                            }
+                            Ok(())
+                        })?;
                         Ok(piece)
                     })
                     .collect();
@@ -459,6 +456,13 @@ const PIECE: usize = 8192;
 
 /// Join key values to the parent's subjects.
 type JoinIndex = HashMap<Vec<String>, Vec<Term>>;
+
+/// The error of a quad in a named graph bound for a format without graphs.
+pub(crate) fn no_named_graphs(graph: GraphNameRef<'_>) -> std::io::Error {
+    std::io::Error::other(format!(
+        "the mapping puts triples in the named graph {graph}; write N-Quads or TriG"
+    ))
+}
 
 /// What one piece of a batch produced.
 #[derive(Default)]

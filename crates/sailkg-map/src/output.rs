@@ -44,10 +44,7 @@ pub fn map_to_writer(
     let mut serializer = RdfSerializer::from_format(format).for_writer(writer);
     let report = mapping.run(catalogue, &mut |quad: QuadRef<'_>| {
         if !format.supports_datasets() && !quad.graph_name.is_default_graph() {
-            return Err(std::io::Error::other(format!(
-                "the mapping puts triples in the named graph {}; write N-Quads or TriG",
-                quad.graph_name
-            )));
+            return Err(crate::no_named_graphs(quad.graph_name));
         }
         serializer.serialize_quad(quad)
     })?;

@@ -102,14 +102,7 @@ fn json_whole_batches(
     visit: &mut dyn FnMut(&dyn Batch) -> Result<(), crate::MapError>,
 ) -> Result<(), SourceError> {
     let text = read_text(spec, path)?;
-    let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        SourceError::Read(format!(
-            "{}: invalid JSON at line {}, column {}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid_json(path, &e))?;
     let compiled = serde_json_path::JsonPath::parse(iterator)
         .map_err(|e| SourceError::Read(format!("invalid JSONPath iterator {iterator:?}: {e}")))?;
     let records: Vec<&serde_json::Value> = compiled.query(&document).all();
@@ -165,18 +158,20 @@ fn json_stream_batches(
     if let Some(error) = failure {
         return Err(SourceError::Map(error));
     }
-    ended.map_err(|e| {
-        SourceError::Read(format!(
-            "{}: invalid JSON at line {}, column {}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    ended.map_err(|e| invalid_json(path, &e))?;
     if !pending.is_empty() && !flush(&mut pending, &mut failure) {
         return Err(SourceError::Map(failure.expect("a failed visit leaves its error")));
     }
     Ok(())
+}
+
+fn invalid_json(path: &Path, e: &serde_json::Error) -> SourceError {
+    SourceError::Read(format!(
+        "{}: invalid JSON at line {}, column {}: {e}",
+        path.display(),
+        e.line(),
+        e.column()
+    ))
 }
 
 /// Why a source could not be read (or the visitor failed).
