@@ -15,7 +15,6 @@
 mod support;
 
 use serde_json::json;
-
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::Command;

@@ -209,7 +209,7 @@ fn link(config: &Config, path: &Path, dry_run: bool, sample: usize) -> Result<()
         }
     }
     if !dry_run {
-        write_links(&store, &report)?;
+        write_links(&store, &report, path)?;
         println!("written to <{}>", vocab::GRAPH_LINKS);
     }
     Ok(())

@@ -370,9 +370,10 @@ pub fn find_links(store: &Store, spec: &LinkSpec, file: &str) -> Result<LinkRepo
 }
 
 /// Writes the links of a report into the links graph, replacing the earlier links of the same
-/// specification: `owl:sameAs` or `skos:closeMatch`, plus a `sail:Link` resource with the score
-/// and the specification's name.
-pub fn write_links(store: &Store, report: &LinkReport) -> Result<(), LinkError> {
+/// specification: `owl:sameAs` or `skos:closeMatch`, plus a `sail:Link` resource with the score,
+/// the specification's name and the run that made it — a `sail:LinkRun` activity in the
+/// catalogue that used `spec_file`.
+pub fn write_links(store: &Store, report: &LinkReport, spec_file: &std::path::Path) -> Result<(), LinkError> {
     let fail = |e: sailkg_store::StoreError| LinkError { file: report.name.clone(), message: e.to_string() };
     let name = Literal::new_simple_literal(&report.name);
     let delete = format!(
@@ -384,7 +385,14 @@ WHERE {{ GRAPH <{GRAPH_LINKS}> {{ ?l sail:linkSpec {name} ; sail:linkSource ?s ;
     store.update(&UpdateRequest { update: &delete, ..Default::default() }, &budget).map_err(fail)?;
     let graph = GraphName::NamedNode(NamedNode::new_unchecked(GRAPH_LINKS));
     let sail = |local: &str| NamedNode::new_unchecked(format!("{SAIL}{local}"));
-    let mut quads = Vec::with_capacity(report.links.len() * 7);
+    let prov = |local: &str| NamedNode::new_unchecked(format!("http://www.w3.org/ns/prov#{local}"));
+    let stamp =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let run = NamedNode::new_unchecked(format!(
+        "urn:sailkg:run:link/{}/{stamp}",
+        report.name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")
+    ));
+    let mut quads = Vec::with_capacity(report.links.len() * 8 + 9);
     for (i, link) in report.links.iter().enumerate() {
         let relation = NamedNode::new_unchecked(if link.accepted { OWL_SAME_AS } else { SKOS_CLOSE_MATCH });
         let node = NamedNode::new_unchecked(format!(
@@ -402,7 +410,25 @@ WHERE {{ GRAPH <{GRAPH_LINKS}> {{ ?l sail:linkSpec {name} ; sail:linkSource ?s ;
             Literal::new_typed_literal(format!("{:.4}", link.score), xsd::DECIMAL),
             graph.clone(),
         ));
-        quads.push(Quad::new(node, sail("linkSpec"), name.clone(), graph.clone()));
+        quads.push(Quad::new(node.clone(), sail("linkSpec"), name.clone(), graph.clone()));
+        quads.push(Quad::new(node, prov("wasGeneratedBy"), run.clone(), graph.clone()));
+    }
+    let catalog = GraphName::NamedNode(NamedNode::new_unchecked(sailkg_core::vocab::GRAPH_CATALOG));
+    let integer = |n: u64| Literal::new_typed_literal(n.to_string(), xsd::INTEGER);
+    let now = std::time::SystemTime::now();
+    let started = now.checked_sub(Duration::from_secs_f64(report.seconds)).unwrap_or(now);
+    for (p, o) in [
+        (rdf::TYPE.into_owned(), Term::from(prov("Activity"))),
+        (rdf::TYPE.into_owned(), sail("LinkRun").into()),
+        (prov("startedAtTime"), sailkg_core::terms::date_time(started).into()),
+        (prov("endedAtTime"), sailkg_core::terms::date_time(now).into()),
+        (prov("used"), sailkg_core::terms::file_iri(spec_file).into()),
+        (prov("generated"), NamedNode::new_unchecked(GRAPH_LINKS).into()),
+        (sail("linkSpec"), name.clone().into()),
+        (sail("comparisonCount"), integer(report.comparisons).into()),
+        (sail("quadCount"), integer(quads.len() as u64).into()),
+    ] {
+        quads.push(Quad::new(run.clone(), p, o, catalog.clone()));
     }
     store.oxigraph().extend(quads).map_err(|e| fail(e.into()))?;
     Ok(())

@@ -78,13 +78,13 @@ method = "exact"
         report.comparisons,
         report.cross_product
     );
-    write_links(&store, &report).unwrap();
+    write_links(&store, &report, Path::new("flight-origin.toml")).unwrap();
     let linked = "SELECT ?f WHERE { GRAPH <urn:sailkg:graph:links> { ?f <http://www.w3.org/2002/07/owl#sameAs> ?a } ?f <http://example.com/originCode> ?c . ?a <http://example.com/iata> ?c }";
     assert_eq!(count(&store, linked), report.sources);
     // Running the specification again replaces its links.
-    write_links(&store, &report).unwrap();
+    write_links(&store, &report, Path::new("flight-origin.toml")).unwrap();
     assert_eq!(count(&store, linked), report.sources);
-    let scored = "SELECT ?l WHERE { GRAPH <urn:sailkg:graph:links> { ?l <urn:sailkg:vocab#linkSpec> \"flight-origin\" ; <urn:sailkg:vocab#score> ?s } }";
+    let scored = "SELECT ?l WHERE { GRAPH <urn:sailkg:graph:links> { ?l <urn:sailkg:vocab#linkSpec> \"flight-origin\" ; <urn:sailkg:vocab#score> ?s ; <http://www.w3.org/ns/prov#wasGeneratedBy> ?run } GRAPH <urn:sailkg:graph:catalog> { ?run a <urn:sailkg:vocab#LinkRun> } }";
     assert_eq!(count(&store, scored), report.sources);
 }
 
