@@ -233,7 +233,7 @@ fn sailkg(data: &Path) -> Command {
 }
 
 fn cli_load(file: &Path, dir: &Path) -> LoadRun {
-    let output = sailkg(dir).args(["load", "--quiet"]).arg(file).output().expect("sailkg load");
+    let output = sailkg(dir).args(["load", "--quiet", "--no-index"]).arg(file).output().expect("sailkg load");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     // "loaded N triples from 1 file in S s (T triples/s), peak memory M MB"
     let text = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -1,6 +1,8 @@
 //! What each command does.
 
-use crate::{CatalogAction, Cli, Command, IngestFormat, MapAction, OutputFormat, RdfSyntax, UserError};
+use crate::{
+    CatalogAction, Cli, Command, IndexAction, IngestFormat, MapAction, OutputFormat, RdfSyntax, UserError,
+};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use oxigraph::io::{JsonLdProfileSet, RdfFormat};
@@ -29,8 +31,8 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Init { demo } => init(&config, demo),
-        Command::Load { files, graph, format, base, quiet } => {
-            load(&config, &files, graph.as_deref(), format, base.as_deref(), quiet)
+        Command::Load { files, graph, format, base, quiet, no_index } => {
+            load(&config, &files, graph.as_deref(), format, base.as_deref(), quiet, no_index)
         }
         Command::Query { query, format, union } => run_query(&config, &read_arg(&query)?, format, union),
         Command::Update { update } => run_update(&config, &read_arg(&update)?),
@@ -52,6 +54,19 @@ pub fn run(cli: Cli) -> Result<()> {
             map(&config, &mapping, out.as_deref(), into_store, graph.as_deref(), base)
         }
         Command::Link { spec, dry_run, sample } => link(&config, &spec, dry_run, sample),
+        Command::Search { text, kind, source, size, page, json } => {
+            search(&config, text, kind, source, size, page, json)
+        }
+        Command::Index { action: IndexAction::Rebuild } => {
+            let store = open(&config)?;
+            let index = sailkg_search::SearchIndex::open(&store.data_dir().join("index"))?;
+            let report = index.rebuild(&store)?;
+            println!(
+                "indexed {} documents from {} graphs in {:.2} s",
+                report.documents, report.graphs, report.seconds
+            );
+            Ok(())
+        }
         Command::Catalog { action } => catalog(&config, action.unwrap_or(CatalogAction::List)),
         Command::Backup { dir } => {
             let store = open(&config)?;
@@ -61,6 +76,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Restore { dir } => {
             let manifest = sailkg_store::restore(&dir, &config.data_dir)?;
+            reindex(&open(&config)?, Change::All);
             println!(
                 "restored {} quads from {} into {}",
                 manifest.quads,
@@ -133,6 +149,10 @@ fn map(
             let derived: Vec<NamedNode> =
                 versions.iter().map(|(n, v)| NamedNode::new_unchecked(vocab::version_iri(n, v))).collect();
             let report = sailkg_map::map_into_store(&mapping, store, &graph, &derived, &lookup)?;
+            reindex(
+                store,
+                Change::Graphs(vec![Some(graph.as_str().to_owned()), Some(vocab::GRAPH_CATALOG.to_owned())]),
+            );
             println!(
                 "{} quads from {} records in {:.2} s into <{}> (provenance <{}>)",
                 report.run.quads,
@@ -210,6 +230,10 @@ fn link(config: &Config, path: &Path, dry_run: bool, sample: usize) -> Result<()
     }
     if !dry_run {
         write_links(&store, &report, path)?;
+        reindex(
+            &store,
+            Change::Graphs(vec![Some(vocab::GRAPH_LINKS.to_owned()), Some(vocab::GRAPH_CATALOG.to_owned())]),
+        );
         println!("written to <{}>", vocab::GRAPH_LINKS);
     }
     Ok(())
@@ -220,6 +244,67 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// What a command changed, for the search index.
+enum Change {
+    Graphs(Vec<Option<String>>),
+    Update(String),
+    All,
+}
+
+/// Brings the search index up to date after a write. The write itself is done: a failure here
+/// is a warning, and `sailkg index rebuild` recovers.
+fn reindex(store: &Store, change: Change) {
+    let result =
+        sailkg_search::SearchIndex::open(&store.data_dir().join("index")).and_then(|index| match change {
+            Change::Graphs(graphs) => index.sync(store, &graphs),
+            Change::Update(update) => index.sync_after_update(store, &update, None),
+            Change::All => index.rebuild(store),
+        });
+    if let Err(e) = result {
+        eprintln!("warning: the search index was not updated: {e}; run `sailkg index rebuild`");
+    }
+}
+
+fn search(
+    config: &Config,
+    text: String,
+    kind: Option<String>,
+    source: Option<String>,
+    size: usize,
+    page: usize,
+    json: bool,
+) -> Result<()> {
+    let store = open(config)?;
+    let index = sailkg_search::SearchIndex::open(&store.data_dir().join("index"))?;
+    if index.is_empty() && !store.is_empty()? {
+        index.rebuild(&store)?;
+    }
+    let mut filters = Vec::new();
+    if let Some(kind) = kind {
+        filters.push(("kind".to_owned(), kind));
+    }
+    if let Some(source) = source {
+        filters.push(("source".to_owned(), source));
+    }
+    let results = index.search(&sailkg_search::SearchQuery { text, filters, page, size })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+        return Ok(());
+    }
+    println!("{} hits in {:.1} ms", results.total, results.took_ms);
+    for hit in &results.hits {
+        println!("{:>7.2}  {:<12} {:<14} {}  <{}>", hit.score, hit.kind, hit.source, hit.title, hit.id);
+    }
+    for (dimension, values) in &results.facets {
+        if dimension == "class" || values.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = values.iter().take(6).map(|(v, n)| format!("{v} {n}")).collect();
+        println!("  {dimension}: {}", values.join(", "));
+    }
+    Ok(())
+}
+
 fn open(config: &Config) -> Result<Store> {
     Ok(Store::open(&config.data_dir, config.load.clone())?)
 }
@@ -227,9 +312,12 @@ fn open(config: &Config) -> Result<Store> {
 fn init(config: &Config, demo: bool) -> Result<()> {
     let store = open(config)?;
     load_embedded(&store, CORE_ONTOLOGY, vocab::GRAPH_ONTOLOGY, "ontologies/sail.ttl")?;
+    let mut graphs = vec![Some(vocab::GRAPH_ONTOLOGY.to_owned())];
     if demo {
         load_embedded(&store, DEMO_GRAPH, DEMO_GRAPH_IRI, "ontologies/demo.ttl")?;
+        graphs.push(Some(DEMO_GRAPH_IRI.to_owned()));
     }
+    reindex(&store, Change::Graphs(graphs));
     println!("initialised {}", config.data_dir.display());
     Ok(())
 }
@@ -254,6 +342,7 @@ fn load(
     format: Option<RdfSyntax>,
     base: Option<&str>,
     quiet: bool,
+    no_index: bool,
 ) -> Result<()> {
     let graph = match graph {
         Some(iri) => GraphName::from(
@@ -306,6 +395,15 @@ fn load(
             }
         })
     };
+    // Quad formats may write any graph.
+    let change = if inputs.iter().any(|i| i.format.supports_datasets()) {
+        Change::All
+    } else {
+        Change::Graphs(vec![match &graph {
+            GraphName::NamedNode(n) => Some(n.as_str().to_owned()),
+            _ => None,
+        }])
+    };
     let result = store.bulk_load(inputs, &graph, Some(Arc::clone(&progress)));
     done.store(true, Ordering::Relaxed);
     let _ = ticker.join();
@@ -320,6 +418,9 @@ fn load(
         report.seconds,
         report.triples_per_second
     );
+    if !no_index {
+        reindex(&store, change);
+    }
     Ok(())
 }
 
@@ -353,6 +454,7 @@ fn run_update(config: &Config, text: &str) -> Result<()> {
     let store = open(config)?;
     let budget = store.budget(config.query_timeout());
     store.update(&UpdateRequest { update: text, ..Default::default() }, &budget)?;
+    reindex(&store, Change::Update(text.to_owned()));
     println!("update applied");
     Ok(())
 }
@@ -454,6 +556,9 @@ fn ingest(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if reports.iter().any(|r| !r.unchanged) {
+        reindex(&store, Change::Graphs(vec![Some(vocab::GRAPH_CATALOG.to_owned())]));
+    }
     println!(
         "{:<24} {:<17} {:<8} {:>9} {:>9} {:>8} {:>8}  status",
         "source", "version", "format", "read", "written", "rejected", "seconds"

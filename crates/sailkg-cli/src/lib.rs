@@ -56,6 +56,9 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Leave the search index as it is (run `sailkg index rebuild` later).
+        #[arg(long)]
+        no_index: bool,
     },
     /// Run a SPARQL query and print the results.
     Query {
@@ -139,6 +142,31 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         sample: usize,
     },
+    /// Search the catalogue, the ontologies and the entities (full text, with facets).
+    Search {
+        /// The query: words, "phrases", field:word; typos are tolerated.
+        text: String,
+        /// Only hits of this kind (dataset, version, column, class, property, concept, entity, ...).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only hits from this source (a source name, catalog, ontology, links, ...).
+        #[arg(long)]
+        source: Option<String>,
+        /// Hits per page.
+        #[arg(long, default_value_t = 10)]
+        size: usize,
+        /// The page, from 0.
+        #[arg(long, default_value_t = 0)]
+        page: usize,
+        /// Print the results as JSON (hits, highlights, facet counts).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the search index.
+    Index {
+        #[command(subcommand)]
+        action: IndexAction,
+    },
     /// List the catalogued sources, or show one with its column profiles.
     Catalog {
         #[command(subcommand)]
@@ -154,6 +182,13 @@ pub enum Command {
         /// A folder written by `sailkg backup`.
         dir: PathBuf,
     },
+}
+
+/// `index` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IndexAction {
+    /// Rebuild the search index from the store (after a crash, or to recover from any doubt).
+    Rebuild,
 }
 
 /// `map` subcommands.

@@ -413,5 +413,69 @@ impl SearchIndex {
     }
 }
 
+/// The graphs a SPARQL update may change (`None` in the list: the default graph), or `None`
+/// when that cannot be told from the text (a variable graph, `CLEAR ALL`), so everything must be
+/// synced.
+pub fn graphs_touched(update: &str, base_iri: Option<&str>) -> Option<Vec<Option<String>>> {
+    use spargebra::GraphUpdateOperation as Op;
+    use spargebra::algebra::GraphTarget;
+    use spargebra::term::{GraphName, GraphNamePattern};
+    let mut parser = spargebra::SparqlParser::new();
+    if let Some(base) = base_iri {
+        parser = parser.with_base_iri(base).ok()?;
+    }
+    let parsed = parser.parse_update(update).ok()?;
+    let mut graphs: Vec<Option<String>> = Vec::new();
+    let mut add = |graph: Option<String>| {
+        if !graphs.contains(&graph) {
+            graphs.push(graph);
+        }
+    };
+    let name = |g: &GraphName| match g {
+        GraphName::NamedNode(n) => Some(n.as_str().to_owned()),
+        GraphName::DefaultGraph => None,
+    };
+    for operation in &parsed.operations {
+        match operation {
+            Op::InsertData { data } => data.iter().for_each(|q| add(name(&q.graph_name))),
+            Op::DeleteData { data } => data.iter().for_each(|q| add(name(&q.graph_name))),
+            Op::DeleteInsert { delete, insert, .. } => {
+                let patterns =
+                    delete.iter().map(|q| &q.graph_name).chain(insert.iter().map(|q| &q.graph_name));
+                for pattern in patterns {
+                    match pattern {
+                        GraphNamePattern::NamedNode(n) => add(Some(n.as_str().to_owned())),
+                        GraphNamePattern::DefaultGraph => add(None),
+                        GraphNamePattern::Variable(_) => return None,
+                    }
+                }
+            }
+            Op::Load { destination, .. } => add(name(destination)),
+            Op::Clear { graph, .. } | Op::Drop { graph, .. } => match graph {
+                GraphTarget::NamedNode(n) => add(Some(n.as_str().to_owned())),
+                GraphTarget::DefaultGraph => add(None),
+                GraphTarget::NamedGraphs | GraphTarget::AllGraphs => return None,
+            },
+            Op::Create { .. } => {}
+        }
+    }
+    Some(graphs)
+}
+
+impl SearchIndex {
+    /// Brings the index up to date after an update: the graphs it touched, or everything.
+    pub fn sync_after_update(
+        &self,
+        store: &Store,
+        update: &str,
+        base_iri: Option<&str>,
+    ) -> Result<SyncReport> {
+        match graphs_touched(update, base_iri) {
+            Some(graphs) => self.sync(store, &graphs),
+            None => self.rebuild(store),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

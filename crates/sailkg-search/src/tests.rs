@@ -142,3 +142,24 @@ fn typeahead_completes_the_last_word() {
     assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["http://e/MDW"]);
     assert!(index.suggest("인천국", 10).unwrap().iter().any(|h| h.id == "http://e/ICN"));
 }
+
+#[test]
+fn updates_name_the_graphs_they_touch() {
+    assert_eq!(
+        graphs_touched(
+            "INSERT DATA { GRAPH <http://g/1> { <http://a> <http://b> \"c\" } <http://a> <http://b> 1 }",
+            None
+        ),
+        Some(vec![Some("http://g/1".to_owned()), None])
+    );
+    assert_eq!(
+        graphs_touched("WITH <http://g/2> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", None),
+        Some(vec![Some("http://g/2".to_owned())])
+    );
+    assert_eq!(
+        graphs_touched("DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { GRAPH ?g { ?s ?p ?o } }", None),
+        None
+    );
+    assert_eq!(graphs_touched("CLEAR ALL", None), None);
+    assert_eq!(graphs_touched("DROP GRAPH <http://g/3>", None), Some(vec![Some("http://g/3".to_owned())]));
+}

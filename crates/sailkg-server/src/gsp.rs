@@ -136,16 +136,18 @@ pub(crate) async fn delete(req: HttpRequest, state: web::Data<AppState>) -> Resu
     authorize_write(&req, &state)?;
     let graph = existing_graph(&req)?;
     let store = state.store.clone();
+    let target = graph.clone();
     let found = web::block(move || -> Result<bool, sailkg_store::StoreError> {
-        if !store.graph_exists(graph.as_ref())? {
+        if !store.graph_exists(target.as_ref())? {
             return Ok(false);
         }
-        store.drop_graph(graph.as_ref())?;
+        store.drop_graph(target.as_ref())?;
         Ok(true)
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     if found {
+        reindex(&state, &graph);
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::new(StatusCode::NOT_FOUND, "there is no such graph"))
@@ -253,7 +255,19 @@ async fn upload(
         result?
     };
     state.metrics.triples_loaded.fetch_add(report.triples, Ordering::Relaxed);
+    reindex(state, &graph);
     Ok(if existed { HttpResponse::NoContent().finish() } else { HttpResponse::Created().finish() })
+}
+
+/// Tells the search indexer that `graph` changed.
+fn reindex(state: &AppState, graph: &GraphName) {
+    if let Some(search) = &state.search {
+        let name = match graph {
+            GraphName::NamedNode(n) => Some(n.as_str().to_owned()),
+            _ => None,
+        };
+        search.changed(crate::search::Reindex::Graphs(vec![name]));
+    }
 }
 
 /// The boundary of a `multipart/form-data` content type.
@@ -317,10 +331,12 @@ async fn upload_multipart(
     }
     let store = state.store.clone();
     let existed = graph_existed(&store, &graph).await?;
-    let report = web::block(move || store.load_small(inputs, &graph, replace))
+    let target = graph.clone();
+    let report = web::block(move || store.load_small(inputs, &target, replace))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     state.metrics.triples_loaded.fetch_add(report.triples, Ordering::Relaxed);
+    reindex(state, &graph);
     Ok(if existed { HttpResponse::NoContent().finish() } else { HttpResponse::Created().finish() })
 }
 

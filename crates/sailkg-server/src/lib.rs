@@ -9,6 +9,7 @@ mod gsp;
 mod metrics;
 mod negotiate;
 mod reconcile;
+mod search;
 mod sparql;
 mod stream;
 
@@ -30,6 +31,8 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) config: Arc<Config>,
     pub(crate) metrics: Arc<metrics::Metrics>,
+    /// Search, when its index opened.
+    pub(crate) search: Option<search::Search>,
 }
 
 /// A started server.
@@ -44,8 +47,13 @@ pub struct RunningServer {
 
 /// Binds the server; run the returned future (`server.server.await`) to serve.
 pub fn start(config: Config, store: Store) -> std::io::Result<RunningServer> {
-    let state =
-        AppState { store, config: Arc::new(config.clone()), metrics: Arc::new(metrics::Metrics::default()) };
+    let search = search::Search::start(&store);
+    let state = AppState {
+        store,
+        config: Arc::new(config.clone()),
+        metrics: Arc::new(metrics::Metrics::default()),
+        search,
+    };
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -152,6 +160,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .route("/reconcile/suggest/{kind}", web::get().to(reconcile::suggest))
+    .route("/search", web::get().to(search::search))
+    .route("/search/suggest", web::get().to(search::suggest))
     .route("/reconcile/preview", web::get().to(reconcile::preview))
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics_page))

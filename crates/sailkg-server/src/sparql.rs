@@ -224,11 +224,16 @@ async fn run_update(
     let base = request_url(req);
     let store = state.store.clone();
     let budget = store.budget(state.config.query_timeout());
-    let result = web::block(move || {
+    let search = state.search.clone();
+    let result = web::block(move || -> Result<(), sailkg_store::StoreError> {
         store.update(
             &UpdateRequest { update: &update, base_iri: Some(&base), using_graphs, using_named_graphs },
             &budget,
-        )
+        )?;
+        if let Some(search) = search {
+            search.changed(crate::search::Reindex::Update { update, base: Some(base) });
+        }
+        Ok(())
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;

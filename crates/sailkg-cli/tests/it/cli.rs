@@ -349,3 +349,27 @@ fn suggest_a_mapping_that_runs() {
     let output = run(&data, &["map", "suggest", "nosuch", "--ontology", "https://schema.org/"]);
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn search_the_catalogue_and_the_entities() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["init", "--demo"]).status.success());
+    let output = run(&data, &["ingest", shared().join("data/demo/airports.csv").to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&data, &["search", "chicago hare"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("urn:sailkg:demo:airport:ORD"), "{}", stdout(&output));
+    // The catalogue is searchable: the ingested source and its columns.
+    let output = run(&data, &["search", "latitude", "--kind", "column", "--json"]);
+    let results: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(results["total"].as_u64().unwrap() >= 1, "{results}");
+    assert!(results["hits"].as_array().unwrap().iter().all(|h| h["kind"] == "column"));
+    // An update that deletes an entity removes it from the index.
+    let output = run(&data, &["update", "DELETE WHERE { GRAPH ?g { <urn:sailkg:demo:airport:ORD> ?p ?o } }"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&run(&data, &["search", "chicago hare"])).contains("airport:ORD"));
+    let output = run(&data, &["index", "rebuild"]);
+    assert!(output.status.success() && stdout(&output).contains("indexed"), "{}", stderr(&output));
+    assert!(stdout(&run(&data, &["search", "atlanta"])).contains("airport:ATL"));
+}

@@ -6,5 +6,6 @@ mod lubm;
 mod manifest;
 mod protocol;
 mod reconcile;
+mod search;
 mod security;
 mod support;
