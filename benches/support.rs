@@ -1,4 +1,6 @@
-//! What the benchmark binaries share: medians, peak RSS and the results file.
+//! What the benchmark binaries share: medians, peak RSS and the results file. Not every
+//! benchmark uses every function.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 

@@ -279,29 +279,41 @@ impl SearchIndex {
             let (fuzzy, _) = self.parser(true).parse_query_lenient(text);
             (exact, Some(fuzzy))
         };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let matching: Box<dyn Query> = match fuzzy {
-            // Exact matches rank first; typos still find something.
-            Some(fuzzy) => Box::new(BooleanQuery::new(vec![
+        let filters: Vec<(Occur, Box<dyn Query>)> = query
+            .filters
+            .iter()
+            .map(|(dimension, value)| {
+                let facet = Facet::from_path([dimension.as_str(), value.as_str()]);
+                let term = Term::from_facet(self.fields.facets, &facet);
+                (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>)
+            })
+            .collect();
+        let with_filters = |matching: Box<dyn Query>| {
+            let mut clauses = vec![(Occur::Must, matching)];
+            clauses.extend(filters.iter().map(|(o, q)| (*o, q.box_clone())));
+            BooleanQuery::new(clauses)
+        };
+        let size = query.size.clamp(1, 100);
+        let run = |query_: &BooleanQuery| -> Result<_> {
+            let mut facets = FacetCollector::for_field("facets");
+            for dimension in FACETS {
+                facets.add_facet(Facet::from_path([dimension]));
+            }
+            let top = TopDocs::with_limit(size).and_offset(query.page.min(1000) * size).order_by_score();
+            Ok(searcher.search(query_, &(top, Count, facets))?)
+        };
+        let (mut top, mut total, mut counts) = run(&with_filters(exact.box_clone()))?;
+        // Typos: only when the exact words find less than a page, search again with fuzzy
+        // matching (exact matches still rank first); the fuzzy automaton is the costly part.
+        if let Some(fuzzy) = fuzzy
+            && total < size
+        {
+            let both = BooleanQuery::new(vec![
                 (Occur::Should, exact.box_clone()),
                 (Occur::Should, Box::new(BoostQuery::new(fuzzy, 0.2))),
-            ])),
-            None => exact.box_clone(),
-        };
-        clauses.push((Occur::Must, matching));
-        for (dimension, value) in &query.filters {
-            let term =
-                Term::from_facet(self.fields.facets, &Facet::from_path([dimension.as_str(), value.as_str()]));
-            clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+            ]);
+            (top, total, counts) = run(&with_filters(Box::new(both)))?;
         }
-        let full = BooleanQuery::new(clauses);
-        let size = query.size.clamp(1, 100);
-        let mut facets = FacetCollector::for_field("facets");
-        for dimension in FACETS {
-            facets.add_facet(Facet::from_path([dimension]));
-        }
-        let top = TopDocs::with_limit(size).and_offset(query.page.min(1000) * size).order_by_score();
-        let (top, total, counts) = searcher.search(&full, &(top, Count, facets))?;
         let highlight_text = SnippetGenerator::create(&searcher, &*exact, self.fields.text).ok();
         let highlight_title = SnippetGenerator::create(&searcher, &*exact, self.fields.title).ok();
         let mut hits = Vec::with_capacity(top.len());
