@@ -426,6 +426,17 @@ fn load(
 
 fn run_query(config: &Config, text: &str, format: OutputFormat, union: bool) -> Result<()> {
     let store = open(config)?;
+    // Full-text search inside SPARQL, when the query asks for it.
+    if text.contains(sailkg_search::SEARCH_SERVICE) {
+        let index = sailkg_search::SearchIndex::open(&store.data_dir().join("index"))?;
+        if index.is_empty() && !store.is_empty()? {
+            index.rebuild(&store)?;
+        }
+        store.register_service(
+            NamedNode::new_unchecked(sailkg_search::SEARCH_SERVICE),
+            sailkg_search::sparql_service(Arc::new(index)),
+        );
+    }
     let budget = store.budget(config.query_timeout());
     let request = QueryRequest {
         query: text,

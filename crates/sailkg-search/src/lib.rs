@@ -9,9 +9,11 @@
 
 mod analysis;
 mod docs;
+mod service;
 
 pub use analysis::{ANALYZER, analyzer};
 pub use docs::{Kind, graph_source};
+pub use service::{SEARCH_SERVICE, sparql_service};
 
 use sailkg_store::Store;
 use std::collections::BTreeMap;

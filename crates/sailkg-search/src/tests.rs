@@ -163,3 +163,36 @@ fn updates_name_the_graphs_they_touch() {
     assert_eq!(graphs_touched("CLEAR ALL", None), None);
     assert_eq!(graphs_touched("DROP GRAPH <http://g/3>", None), Some(vec![Some("http://g/3".to_owned())]));
 }
+
+#[test]
+fn sparql_joins_search_hits_with_graph_patterns() {
+    let (_dir, store, index) = setup();
+    store.register_service(
+        NamedNode::new(SEARCH_SERVICE).unwrap(),
+        sparql_service(std::sync::Arc::new(index)),
+    );
+    let query = r#"PREFIX sail: <urn:sailkg:vocab#>
+SELECT ?hit ?score ?snippet WHERE {
+  SERVICE <urn:sailkg:search> { ?hit sail:query "chicago" ; sail:score ?score ; sail:snippet ?snippet }
+  GRAPH ?g { ?hit a <http://schema.org/Airport> }
+} ORDER BY DESC(?score)"#;
+    let budget = store.budget(std::time::Duration::from_secs(10));
+    let oxigraph::sparql::QueryResults::Solutions(solutions) =
+        store.query(&sailkg_store::QueryRequest { query, ..Default::default() }, &budget).unwrap()
+    else {
+        panic!("not solutions")
+    };
+    let hits: Vec<String> = solutions.map(|s| s.unwrap().get("hit").unwrap().to_string()).collect();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(hits.iter().all(|h| h == "<http://e/ORD>" || h == "<http://e/MDW>"));
+    let bad = "SELECT * WHERE { SERVICE <urn:sailkg:search> { ?hit <urn:sailkg:vocab#nonsense> \"x\" } }";
+    let error = store
+        .query(&sailkg_store::QueryRequest { query: bad, ..Default::default() }, &budget)
+        .and_then(|r| match r {
+            oxigraph::sparql::QueryResults::Solutions(mut s) => {
+                s.next().transpose().map_err(sailkg_store::StoreError::Query).map(|_| ())
+            }
+            _ => Ok(()),
+        });
+    assert!(error.unwrap_err().to_string().contains("nonsense"));
+}

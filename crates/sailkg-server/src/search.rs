@@ -39,6 +39,10 @@ impl Search {
                 return None;
             }
         };
+        store.register_service(
+            oxigraph::model::NamedNode::new_unchecked(sailkg_search::SEARCH_SERVICE),
+            sailkg_search::sparql_service(Arc::clone(&index)),
+        );
         let (sender, receiver) = std::sync::mpsc::channel();
         let worker_index = Arc::clone(&index);
         let worker_store = store.clone();

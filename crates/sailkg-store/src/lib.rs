@@ -15,7 +15,7 @@ mod watchdog;
 pub use backup::{BackupManifest, restore};
 pub use error::{Result, StoreError};
 pub use load::{LoadInput, LoadProgress, LoadReport, detect_format, maybe_gunzip, open_input};
-pub use query::{QueryRequest, UpdateRequest};
+pub use query::{QueryRequest, ServiceFn, UpdateRequest};
 pub use results::{ResultsFormat, write_graph, write_results};
 pub use watchdog::Budget;
 
@@ -37,6 +37,7 @@ pub struct Store {
     data_dir: PathBuf,
     load: LoadConfig,
     watchdog: watchdog::Watchdog,
+    services: query::Services,
 }
 
 impl Store {
@@ -54,7 +55,13 @@ impl Store {
         // ingested, so they hold nothing visible. We hold the RocksDB lock now, so no other
         // process can be writing them.
         remove_abandoned_bulk_files(&store_dir);
-        Ok(Self { inner, data_dir: data_dir.to_owned(), load, watchdog: watchdog::Watchdog::new() })
+        Ok(Self {
+            inner,
+            data_dir: data_dir.to_owned(),
+            load,
+            watchdog: watchdog::Watchdog::new(),
+            services: query::Services::default(),
+        })
     }
 
     /// Opens an existing store read-only, for example a backup being inspected.
@@ -73,6 +80,7 @@ impl Store {
             data_dir: data_dir.to_owned(),
             load: LoadConfig::default(),
             watchdog: watchdog::Watchdog::new(),
+            services: query::Services::default(),
         })
     }
 

@@ -2,7 +2,9 @@
 
 use crate::{Budget, Result, Store, StoreError};
 use oxigraph::model::{GraphName, NamedNode, NamedOrBlankNode};
-use oxigraph::sparql::{QueryEvaluationError, QueryResults, SparqlEvaluator};
+use oxigraph::sparql::{
+    QueryEvaluationError, QueryResults, QuerySolutionIter, ServiceHandler, SparqlEvaluator,
+};
 
 /// A query and how to evaluate it.
 #[derive(Debug, Default, Clone)]
@@ -37,7 +39,7 @@ impl Store {
     /// Evaluates a query. Evaluation is lazy: the work happens while the results are iterated,
     /// and stops when `budget` runs out or is cancelled.
     pub fn query(&self, request: &QueryRequest<'_>, budget: &Budget) -> Result<QueryResults<'static>> {
-        let mut prepared = evaluator(request.base_iri, budget)?.parse_query(request.query)?;
+        let mut prepared = self.evaluator(request.base_iri, budget)?.parse_query(request.query)?;
         let protocol_dataset = !request.default_graphs.is_empty() || !request.named_graphs.is_empty();
         let dataset = prepared.dataset_mut();
         if protocol_dataset {
@@ -53,7 +55,7 @@ impl Store {
 
     /// Evaluates an update in one transaction: it applies whole or not at all.
     pub fn update(&self, request: &UpdateRequest<'_>, budget: &Budget) -> Result<()> {
-        let mut prepared = evaluator(request.base_iri, budget)?.parse_update(request.update)?;
+        let mut prepared = self.evaluator(request.base_iri, budget)?.parse_update(request.update)?;
         if !request.using_graphs.is_empty() || !request.using_named_graphs.is_empty() {
             for dataset in prepared.using_datasets_mut() {
                 if !dataset.is_default_dataset() {
@@ -70,6 +72,56 @@ impl Store {
             .on_store(&self.inner)
             .execute()
             .map_err(|e| if budget.is_cancelled() { budget.stop_error() } else { StoreError::Update(e) })
+    }
+}
+
+/// A local `SERVICE`: given the pattern inside `SERVICE <name> { ... }`, its solutions, or a
+/// message for the user.
+pub type ServiceFn = std::sync::Arc<
+    dyn Fn(&spargebra::algebra::GraphPattern) -> std::result::Result<QuerySolutionIter<'static>, String>
+        + Send
+        + Sync,
+>;
+
+/// The local services of a store, shared by its clones.
+#[derive(Clone, Default)]
+pub(crate) struct Services(std::sync::Arc<std::sync::RwLock<Vec<(NamedNode, ServiceFn)>>>);
+
+/// A [`ServiceFn`] as Oxigraph's service handler.
+struct Local(ServiceFn);
+
+/// A local service's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ServiceError(String);
+
+impl ServiceHandler for Local {
+    type Error = ServiceError;
+
+    fn handle(
+        &self,
+        pattern: &spargebra::algebra::GraphPattern,
+        _base_iri: Option<&oxiri::Iri<String>>,
+    ) -> std::result::Result<QuerySolutionIter<'static>, ServiceError> {
+        (self.0)(pattern).map_err(ServiceError)
+    }
+}
+
+impl Store {
+    /// Makes `SERVICE <name> { ... }` in queries call `handler` instead of a remote endpoint;
+    /// replaces an earlier handler of the same name.
+    pub fn register_service(&self, name: NamedNode, handler: ServiceFn) {
+        let mut services = self.services.0.write().unwrap_or_else(|e| e.into_inner());
+        services.retain(|(n, _)| *n != name);
+        services.push((name, handler));
+    }
+
+    fn evaluator(&self, base: Option<&str>, budget: &Budget) -> Result<SparqlEvaluator> {
+        let mut evaluator = evaluator(base, budget)?;
+        for (name, handler) in self.services.0.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            evaluator = evaluator.with_service_handler(name.clone(), Local(handler.clone()));
+        }
+        Ok(evaluator)
     }
 }
 

@@ -47,6 +47,17 @@ INSERT DATA { GRAPH <urn:sailkg:graph:source/places/1> {
     assert_eq!(found["hits"][0]["id"], "http://e/seoul");
     let facets = &search(&server, "q=")["facets"];
     assert!(facets["language"].as_array().unwrap().iter().any(|v| v[0] == "ko" && v[1] == 2), "{facets}");
+    // The search service inside SPARQL, joined with a graph pattern.
+    let query = "PREFIX sail: <urn:sailkg:vocab#> SELECT ?hit ?score WHERE { SERVICE <urn:sailkg:search> { ?hit sail:query \"capital\" ; sail:score ?score } GRAPH ?g { ?hit a <http://e/City> } }";
+    let url = format!(
+        "{}?query={}",
+        server.url("/sparql"),
+        form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+    );
+    let reply = send(&server.agent, "GET", &url, &[("accept", "application/sparql-results+json")], None);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let bindings: Value = serde_json::from_str(&reply.text()).unwrap();
+    assert_eq!(bindings["results"]["bindings"][0]["hit"]["value"], "http://e/seoul", "{bindings}");
     let suggest: Value = serde_json::from_str(
         &send(&server.agent, "GET", &server.url("/search/suggest?q=bus"), &[], None).text(),
     )
