@@ -136,6 +136,8 @@ pub(crate) fn commit(store: &Store, entry: &Entry<'_>) -> Result<()> {
             Resource::Document(document) => {
                 add(&content, rdf::TYPE.into_owned(), term(SCHEMA, "TextDigitalDocument").into());
                 add(&content, term(SCHEMA, "name"), Literal::new_simple_literal(&document.title).into());
+                // The beginning of the text, so that search finds documents by their content.
+                add(&content, term(SCHEMA, "text"), Literal::new_simple_literal(&document.excerpt).into());
                 add(
                     &content,
                     term(SCHEMA, "inLanguage"),

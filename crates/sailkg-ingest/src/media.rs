@@ -237,7 +237,12 @@ pub(crate) struct DocumentInfo {
     pub language: &'static str,
     pub characters: u64,
     pub words: u64,
+    /// The beginning of the text (up to [`EXCERPT_CHARS`]), for the catalogue and search.
+    pub excerpt: String,
 }
+
+/// How much of a document's text the catalogue keeps (the whole text is in the table).
+pub(crate) const EXCERPT_CHARS: usize = 20_000;
 
 /// Title (the first Markdown heading, else the first line), language and length.
 pub(crate) fn document(text: &str) -> DocumentInfo {
@@ -252,6 +257,7 @@ pub(crate) fn document(text: &str) -> DocumentInfo {
         language: language(text),
         characters: text.chars().count() as u64,
         words: text.split_whitespace().count() as u64,
+        excerpt: text.chars().take(EXCERPT_CHARS).collect(),
     }
 }
 

@@ -369,6 +369,12 @@ fn search_the_catalogue_and_the_entities() {
     let output = run(&data, &["update", "DELETE WHERE { GRAPH ?g { <urn:sailkg:demo:airport:ORD> ?p ?o } }"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stdout(&run(&data, &["search", "chicago hare"])).contains("airport:ORD"));
+    // Text documents are found by their content.
+    let note = dir.path().join("notes.md");
+    std::fs::write(&note, "# Field notes\n\nThe seismograph recorded a swarm of small tremors.\n").unwrap();
+    assert!(run(&data, &["ingest", note.to_str().unwrap()]).status.success());
+    let output = run(&data, &["search", "seismograph", "--kind", "document"]);
+    assert!(stdout(&output).contains("Field notes"), "{}", stdout(&output));
     let output = run(&data, &["index", "rebuild"]);
     assert!(output.status.success() && stdout(&output).contains("indexed"), "{}", stderr(&output));
     assert!(stdout(&run(&data, &["search", "atlanta"])).contains("airport:ATL"));
