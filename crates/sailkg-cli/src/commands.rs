@@ -1,7 +1,8 @@
 //! What each command does.
 
 use crate::{
-    CatalogAction, Cli, Command, IndexAction, IngestFormat, MapAction, OutputFormat, RdfSyntax, UserError,
+    CatalogAction, Cli, Command, IndexAction, IngestFormat, MapAction, OutputFormat, RdfSyntax, SqlFormat,
+    UserError,
 };
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search { text, kind, source, size, page, json } => {
             search(&config, text, kind, source, size, page, json)
         }
+        Command::Sql { statement, format } => sql(&config, &read_arg(&statement)?, format),
         Command::Index { action: IndexAction::Rebuild } => {
             let store = open(&config)?;
             let index = sailkg_search::SearchIndex::open(&store.data_dir().join("index"))?;
@@ -242,6 +244,24 @@ fn link(config: &Config, path: &Path, dry_run: bool, sample: usize) -> Result<()
 /// A stable 64-bit digest (FNV-1a), to name a mapping's graph by its text.
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn sql(config: &Config, statement: &str, format: SqlFormat) -> Result<()> {
+    let store = open(config)?;
+    let timeout = config.query_timeout();
+    let max_rows = usize::try_from(config.sparql.max_result_rows).unwrap_or(usize::MAX);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let out = runtime.block_on(async {
+        let ctx = sailkg_sql::session(&store, timeout).await?;
+        let batches = sailkg_sql::run(&ctx, statement, timeout, max_rows).await?;
+        Ok::<_, sailkg_sql::SqlError>(match format {
+            SqlFormat::Table => format!("{}\n", sailkg_sql::to_table(&batches)?).into_bytes(),
+            SqlFormat::Csv => sailkg_sql::to_csv(&batches)?,
+            SqlFormat::Json => sailkg_sql::to_json(&batches)?,
+        })
+    })?;
+    std::io::stdout().write_all(&out)?;
+    Ok(())
 }
 
 /// What a command changed, for the search index.

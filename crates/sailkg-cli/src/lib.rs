@@ -162,6 +162,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a read-only SQL statement over the catalogued tables (schema `source`), the catalogue
+    /// (`meta.datasets`, `meta.columns`) and the graph (`sparql('SELECT ...')`).
+    Sql {
+        /// The statement, or @FILE to read it from a file (@- for standard input).
+        statement: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
+        format: SqlFormat,
+    },
     /// Manage the search index.
     Index {
         #[command(subcommand)]
@@ -182,6 +191,17 @@ pub enum Command {
         /// A folder written by `sailkg backup`.
         dir: PathBuf,
     },
+}
+
+/// Formats for `sql --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlFormat {
+    /// A text table.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// A JSON array of rows.
+    Json,
 }
 
 /// `index` subcommands.
@@ -302,6 +322,9 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
             return if e.is_user_error() { 1 } else { 2 };
         }
         if let Some(e) = cause.downcast_ref::<sailkg_ingest::IngestError>() {
+            return if e.is_user_error() { 1 } else { 2 };
+        }
+        if let Some(e) = cause.downcast_ref::<sailkg_sql::SqlError>() {
             return if e.is_user_error() { 1 } else { 2 };
         }
         if cause.is::<sailkg_map::MapError>() || cause.is::<sailkg_map::link::LinkError>() {

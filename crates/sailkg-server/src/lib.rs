@@ -11,6 +11,7 @@ mod negotiate;
 mod reconcile;
 mod search;
 mod sparql;
+mod sql;
 mod stream;
 
 pub use error::ApiError;
@@ -160,6 +161,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .route("/reconcile/suggest/{kind}", web::get().to(reconcile::suggest))
+    .service(
+        web::resource("/sql").route(web::post().to(sql::post)).default_service(web::to(method_not_allowed)),
+    )
     .route("/search", web::get().to(search::search))
     .route("/search/suggest", web::get().to(search::suggest))
     .route("/reconcile/preview", web::get().to(reconcile::preview))

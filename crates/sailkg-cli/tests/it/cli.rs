@@ -379,3 +379,28 @@ fn search_the_catalogue_and_the_entities() {
     assert!(output.status.success() && stdout(&output).contains("indexed"), "{}", stderr(&output));
     assert!(stdout(&run(&data, &["search", "atlanta"])).contains("airport:ATL"));
 }
+
+#[test]
+fn sql_over_tables_catalogue_and_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["init", "--demo"]).status.success());
+    assert!(
+        run(&data, &["ingest", shared().join("data/demo/airports.csv").to_str().unwrap()]).status.success()
+    );
+    let output = run(&data, &["sql", "SELECT count(*) AS n FROM source.airports", "--format", "csv"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "n\n3376\n");
+    let join = "SELECT a.city FROM sparql('SELECT ?code WHERE { ?a <http://schema.org/iataCode> ?code }') AS g \
+                JOIN airports AS a ON a.iata = g.code WHERE a.iata = 'ORD'";
+    let output = run(&data, &["sql", join, "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "[{\"city\":\"Chicago\"}]");
+    let output = run(&data, &["sql", "SELECT name, rows FROM meta.datasets"]);
+    assert!(stdout(&output).contains("airports") && stdout(&output).contains("3376"), "{}", stdout(&output));
+    let output = run(&data, &["sql", "DROP TABLE source.airports"]);
+    assert_eq!(output.status.code(), Some(1));
+    let output = run(&data, &["sql", "SELECT nope FROM source.airports"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("nope"), "{}", stderr(&output));
+}

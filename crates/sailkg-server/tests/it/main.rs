@@ -8,4 +8,5 @@ mod protocol;
 mod reconcile;
 mod search;
 mod security;
+mod sql;
 mod support;
