@@ -54,7 +54,7 @@ fn main() {
         )
         .await
         .expect("register");
-        let ours_sql = QUERY.replace("TABLE", "source.flights");
+        let ours_sql = QUERY.replace("TABLE", "source.\"flights-100k\"");
         let bare_sql = QUERY.replace("TABLE", "flights");
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..runs {

@@ -90,6 +90,17 @@ fn label_values() -> String {
 
 /// Scores the candidates of one query, best first.
 pub fn reconcile(store: &Store, query: &Query, timeout: Duration) -> Result<Vec<Candidate>, String> {
+    reconcile_among(store, query, timeout, None)
+}
+
+/// Like [`reconcile`], with the candidates found elsewhere (a search index) instead of by
+/// scanning labels; their labels are still read from the store and scored the same way.
+pub fn reconcile_among(
+    store: &Store,
+    query: &Query,
+    timeout: Duration,
+    candidates: Option<&[String]>,
+) -> Result<Vec<Candidate>, String> {
     let wanted = normalize(&query.text);
     let Some(token) = wanted.split(' ').max_by_key(|t| t.chars().count()).filter(|t| !t.is_empty()) else {
         return Ok(Vec::new());
@@ -101,11 +112,21 @@ pub fn reconcile(store: &Store, query: &Query, timeout: Duration) -> Result<Vec<
         iri_ok(property)?;
     }
     let type_pattern = query.kind.as_ref().map(|k| format!("?e a <{k}> .")).unwrap_or_default();
-    let sparql = format!(
-        "SELECT ?e ?label WHERE {{ VALUES ?lp {{ {} }} ?e ?lp ?label . {type_pattern} FILTER(isIRI(?e) && CONTAINS(LCASE(STR(?label)), {})) }} LIMIT {CANDIDATES}",
-        label_values(),
-        quoted(token)
-    );
+    let sparql = match candidates {
+        Some(ids) => {
+            let ids: String =
+                ids.iter().filter(|id| iri_ok(id).is_ok()).map(|id| format!("<{id}> ")).collect();
+            format!(
+                "SELECT ?e ?label WHERE {{ VALUES ?e {{ {ids} }} VALUES ?lp {{ {} }} ?e ?lp ?label . {type_pattern} }}",
+                label_values()
+            )
+        }
+        None => format!(
+            "SELECT ?e ?label WHERE {{ VALUES ?lp {{ {} }} ?e ?lp ?label . {type_pattern} FILTER(isIRI(?e) && CONTAINS(LCASE(STR(?label)), {})) }} LIMIT {CANDIDATES}",
+            label_values(),
+            quoted(token)
+        ),
+    };
     let mut best: HashMap<String, (String, f64)> = HashMap::new();
     for row in run(store, &sparql, timeout)? {
         let (id, label) = (text(row.get("e")), text(row.get("label")));

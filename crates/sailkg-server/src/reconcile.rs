@@ -83,8 +83,34 @@ pub(crate) async fn service(
     let store = state.store.clone();
     let limit = timeout(&state);
     let single = params.contains_key("query") && !params.contains_key("queries");
+    let search = state.search.clone();
     let results = web::block(move || -> Result<Vec<(String, Vec<reconcile::Candidate>)>, String> {
-        batch.into_iter().map(|(key, q)| Ok((key, reconcile::reconcile(&store, &q, limit)?))).collect()
+        batch
+            .into_iter()
+            .map(|(key, q)| {
+                // Candidates from the search index when it finds any; a label scan otherwise
+                // (the index may still be catching up with a write).
+                let found = search.as_ref().and_then(|search| {
+                    let filters = q.kind.iter().map(|k| ("class".to_owned(), k.clone())).collect();
+                    let hits = search
+                        .index
+                        .search(&sailkg_search::SearchQuery {
+                            text: q.text.clone(),
+                            filters,
+                            page: 0,
+                            size: 50,
+                        })
+                        .ok()?;
+                    let ids: Vec<String> = hits.hits.into_iter().map(|h| h.id).collect();
+                    (!ids.is_empty()).then_some(ids)
+                });
+                let candidates = match &found {
+                    Some(ids) => reconcile::reconcile_among(&store, &q, limit, Some(ids))?,
+                    None => reconcile::reconcile(&store, &q, limit)?,
+                };
+                Ok((key, candidates))
+            })
+            .collect()
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
