@@ -30,6 +30,17 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// A proleptic Gregorian date to days since 1970-01-01 (H. Hinnant's algorithm); the inverse of
+/// [`civil_from_days`].
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The `file://` IRI of a path (made absolute), with the characters IRIs forbid percent-encoded.
 pub fn file_iri(path: &Path) -> NamedNode {
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
@@ -55,6 +66,10 @@ mod tests {
     fn dates_and_file_iris() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        for days in [-800_000, -1, 0, 59, 19_723, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
+        }
         let time = SystemTime::UNIX_EPOCH + Duration::from_secs(86_400 + 3_723);
         assert_eq!(date_time(time).value(), "1970-01-02T01:02:03Z");
         assert_eq!(file_iri(Path::new("/no such/dir")).as_str(), "file:///no%20such/dir");

@@ -336,12 +336,7 @@ SELECT ?name ?type ?nulls ?distinct ?min ?max WHERE {{
             distinct: text("distinct").and_then(|v| v.parse().ok()).unwrap_or(0),
             min: text("min"),
             max: text("max"),
-            quartiles: None,
-            top: Vec::new(),
-            text_length: None,
-            unit: None,
-            date_format: None,
-            time_series: None,
+            ..ColumnProfile::default()
         });
     }
     Ok(out)

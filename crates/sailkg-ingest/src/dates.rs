@@ -49,14 +49,11 @@ impl Stamp {
 
     /// Seconds since 1970-01-01T00:00:00 (no time zone).
     pub(crate) fn seconds(&self) -> i64 {
-        let (y, m, d) = (i64::from(self.year), i64::from(self.month), i64::from(self.day));
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        let days = era * 146_097 + doe - 719_468;
+        let days = sailkg_core::terms::days_from_civil(
+            i64::from(self.year),
+            i64::from(self.month),
+            i64::from(self.day),
+        );
         let (h, mi, s) = self.time.unwrap_or((0, 0, 0));
         days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)
     }

@@ -8,7 +8,7 @@ use polars::prelude::*;
 const TOP: usize = 5;
 
 /// The profile of one column.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ColumnProfile {
     /// The column name.
     pub name: String,
@@ -195,15 +195,7 @@ fn blank(column: &Column) -> ColumnProfile {
         name: column.name().to_string(),
         datatype: column.dtype().to_string(),
         null_share: column.null_count() as f64 / column.len().max(1) as f64,
-        distinct: 0,
-        min: None,
-        max: None,
-        quartiles: None,
-        top: Vec::new(),
-        text_length: None,
-        unit: None,
-        date_format: None,
-        time_series: None,
+        ..ColumnProfile::default()
     }
 }
 

@@ -19,6 +19,8 @@ pub(crate) enum Reindex {
     Graphs(Vec<Option<String>>),
     /// Whatever this update touched.
     Update { update: String, base: Option<String> },
+    /// Everything.
+    All,
 }
 
 /// The search index with its indexer thread.
@@ -51,7 +53,7 @@ impl Search {
             .spawn(move || indexer(&worker_index, &worker_store, &receiver))
             .ok()?;
         if index.is_empty() && !store.is_empty().unwrap_or(true) {
-            let _ = sender.send(Reindex::Update { update: "CLEAR ALL".into(), base: None });
+            let _ = sender.send(Reindex::All);
         }
         Some(Self { index, sender })
     }
@@ -71,6 +73,7 @@ fn indexer(index: &SearchIndex, store: &Store, receiver: &Receiver<Reindex>) {
             let touched = match change {
                 Reindex::Graphs(g) => Some(g),
                 Reindex::Update { update, base } => sailkg_search::graphs_touched(&update, base.as_deref()),
+                Reindex::All => None,
             };
             match touched {
                 Some(g) => graphs.extend(g),
