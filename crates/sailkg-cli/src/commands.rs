@@ -37,9 +37,12 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Query { query, format, union } => run_query(&config, &read_arg(&query)?, format, union),
         Command::Update { update } => run_update(&config, &read_arg(&update)?),
-        Command::Serve { bind, read_only, demo } => {
+        Command::Serve { bind, pg_bind, read_only, demo } => {
             if let Some(bind) = bind {
                 config.server.bind = bind;
+            }
+            if pg_bind.is_some() {
+                config.sql.pg_bind = pg_bind;
             }
             config.server.read_only |= read_only;
             serve(config, demo)
@@ -252,7 +255,7 @@ fn sql(config: &Config, statement: &str, format: SqlFormat) -> Result<()> {
     let max_rows = usize::try_from(config.sparql.max_result_rows).unwrap_or(usize::MAX);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let out = runtime.block_on(async {
-        let ctx = sailkg_sql::session(&store, timeout).await?;
+        let ctx = sailkg_sql::session(&store, timeout)?;
         let batches = sailkg_sql::run(&ctx, statement, timeout, max_rows).await?;
         Ok::<_, sailkg_sql::SqlError>(match format {
             SqlFormat::Table => format!("{}\n", sailkg_sql::to_table(&batches)?).into_bytes(),
@@ -506,6 +509,13 @@ fn serve(config: Config, demo: bool) -> Result<()> {
             sailkg_server::start(config, store).map_err(|e| UserError(format!("cannot listen: {e}")))?;
         for addr in &running.addrs {
             println!("SAIL-KG is serving http://{addr}/ (SPARQL at http://{addr}/sparql)");
+        }
+        if let Some(addr) = running.pg_addr {
+            println!(
+                "SQL over the PostgreSQL wire protocol: psql -h {} -p {} sailkg",
+                addr.ip(),
+                addr.port()
+            );
         }
         running.server.await.context("the server stopped with an error")
     })

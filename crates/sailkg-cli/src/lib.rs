@@ -27,7 +27,7 @@ pub struct Cli {
 const ENV_HELP: &str = "Environment: SAILKG_DATA, SAILKG_BIND, SAILKG_READ_ONLY, SAILKG_ADMIN_TOKEN, \
 SAILKG_QUERY_TIMEOUT_SECS, SAILKG_MAX_RESULT_ROWS, SAILKG_UNION_DEFAULT_GRAPH, SAILKG_WORKERS, \
 SAILKG_MAX_REQUEST_BYTES, SAILKG_MAX_UPLOAD_BYTES, SAILKG_CORS_ORIGINS, SAILKG_LOAD_MAX_MEMORY_MB, \
-SAILKG_LOAD_THREADS override the config file; SAILKG_LOG sets the log filter (e.g. info, sailkg=debug).
+SAILKG_LOAD_THREADS, SAILKG_PG_BIND override the config file; SAILKG_LOG sets the log filter (e.g. info, sailkg=debug).
 Exit codes: 0 ok, 1 user error, 2 internal error.";
 
 /// The commands.
@@ -77,11 +77,16 @@ pub enum Command {
         /// The update, or @FILE to read it from a file (@- for standard input).
         update: String,
     },
-    /// Serve the SPARQL endpoint, Graph Store and web page over HTTP.
+    /// Serve the SPARQL endpoint, Graph Store, search, SQL and web page over HTTP, and SQL over
+    /// the PostgreSQL wire protocol with --pg-bind.
     Serve {
         /// Address to listen on [default: 127.0.0.1:7878].
         #[arg(long, value_name = "ADDR")]
         bind: Option<std::net::SocketAddr>,
+        /// Also answer the PostgreSQL wire protocol here (read-only SQL for psql, DBeaver, BI
+        /// tools), for example 127.0.0.1:5433 [config: sql.pg_bind].
+        #[arg(long, value_name = "ADDR")]
+        pg_bind: Option<std::net::SocketAddr>,
         /// Refuse every write.
         #[arg(long)]
         read_only: bool,
@@ -162,8 +167,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a read-only SQL statement over the catalogued tables (schema `source`), the catalogue
-    /// (`meta.datasets`, `meta.columns`) and the graph (`sparql('SELECT ...')`).
+    /// Run a read-only SQL statement over the catalogued tables (`source.<name>`,
+    /// `source."<name>@<version>"`), generated tables (`synthetic.<run>`), class views over the
+    /// graph (`kg.<class>`), the catalogue (`meta.datasets`, `columns`, `graphs`, `runs`,
+    /// `classes`, `class_columns`) and the graph itself (`sparql('SELECT ...')`).
     Sql {
         /// The statement, or @FILE to read it from a file (@- for standard input).
         statement: String,

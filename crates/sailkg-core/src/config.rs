@@ -57,6 +57,24 @@ pub struct Config {
     pub load: LoadConfig,
     /// Bearer tokens and their roles.
     pub auth: AuthConfig,
+    /// SQL over HTTP and the PostgreSQL wire protocol.
+    pub sql: SqlConfig,
+}
+
+/// Settings of SQL. Statements share the SPARQL timeout and row limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqlConfig {
+    /// Where `sailkg serve` answers the PostgreSQL wire protocol; none: not at all.
+    pub pg_bind: Option<SocketAddr>,
+    /// The most PostgreSQL connections at once; more are turned away.
+    pub pg_max_connections: usize,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        Self { pg_bind: None, pg_max_connections: 64 }
+    }
 }
 
 /// Settings of the HTTP server.
@@ -167,6 +185,7 @@ impl Default for Config {
             sparql: SparqlConfig::default(),
             load: LoadConfig::default(),
             auth: AuthConfig::default(),
+            sql: SqlConfig::default(),
         }
     }
 }
@@ -211,6 +230,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("SAILKG_UNION_DEFAULT_GRAPH", "sparql.union_default_graph"),
     ("SAILKG_LOAD_MAX_MEMORY_MB", "load.max_memory_mb"),
     ("SAILKG_LOAD_THREADS", "load.threads"),
+    ("SAILKG_PG_BIND", "sql.pg_bind"),
     ("SAILKG_ADMIN_TOKEN", "an admin token named \"env\" added to auth.tokens"),
 ];
 
@@ -279,6 +299,9 @@ impl Config {
         }
         if let Some(v) = get("SAILKG_LOAD_THREADS") {
             self.load.threads = parse_env("SAILKG_LOAD_THREADS", v, "a whole number")?;
+        }
+        if let Some(v) = get("SAILKG_PG_BIND") {
+            self.sql.pg_bind = Some(parse_env("SAILKG_PG_BIND", v, "an address such as 127.0.0.1:5433")?);
         }
         if let Some(v) = get("SAILKG_ADMIN_TOKEN")
             && !v.is_empty()

@@ -8,5 +8,6 @@ pub mod terms;
 pub mod vocab;
 
 pub use config::{
-    AuthConfig, Config, ConfigError, ENV_OVERRIDES, LoadConfig, Role, ServerConfig, SparqlConfig, TokenConfig,
+    AuthConfig, Config, ConfigError, ENV_OVERRIDES, LoadConfig, Role, ServerConfig, SparqlConfig, SqlConfig,
+    TokenConfig,
 };

@@ -219,6 +219,7 @@ pub(crate) fn commit(store: &Store, entry: &Entry<'_>) -> Result<()> {
     }
     transaction.extend(quads.iter());
     transaction.commit().map_err(sailkg_store::StoreError::from)?;
+    store.mark_changed();
     Ok(())
 }
 

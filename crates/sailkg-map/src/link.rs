@@ -431,6 +431,7 @@ WHERE {{ GRAPH <{GRAPH_LINKS}> {{ ?l sail:linkSpec {name} ; sail:linkSource ?s ;
         quads.push(Quad::new(run.clone(), p, o, catalog.clone()));
     }
     store.oxigraph().extend(quads).map_err(|e| fail(e.into()))?;
+    store.mark_changed();
     Ok(())
 }
 

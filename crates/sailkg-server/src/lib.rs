@@ -34,6 +34,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<metrics::Metrics>,
     /// Search, when its index opened.
     pub(crate) search: Option<search::Search>,
+    /// The SQL session, shared by `/sql` and the PostgreSQL wire protocol.
+    pub(crate) sql: Arc<datafusion::prelude::SessionContext>,
 }
 
 /// A started server.
@@ -44,16 +46,27 @@ pub struct RunningServer {
     pub handle: actix_web::dev::ServerHandle,
     /// Resolves when it has stopped.
     pub server: actix_web::dev::Server,
+    /// Where the PostgreSQL wire protocol listens, if configured.
+    pub pg_addr: Option<SocketAddr>,
 }
 
 /// Binds the server; run the returned future (`server.server.await`) to serve.
 pub fn start(config: Config, store: Store) -> std::io::Result<RunningServer> {
     let search = search::Search::start(&store);
+    let sql = Arc::new(
+        sailkg_sql::session(&store, config.query_timeout())
+            .map_err(|e| std::io::Error::other(e.to_string()))?,
+    );
+    let pg_addr = match config.sql.pg_bind {
+        Some(bind) => Some(start_pg(bind, Arc::clone(&sql), &config)?),
+        None => None,
+    };
     let state = AppState {
         store,
         config: Arc::new(config.clone()),
         metrics: Arc::new(metrics::Metrics::default()),
         search,
+        sql,
     };
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -67,7 +80,40 @@ pub fn start(config: Config, store: Store) -> std::io::Result<RunningServer> {
         .bind(config.server.bind)?;
     let addrs = server.addrs();
     let server = server.run();
-    Ok(RunningServer { addrs, handle: server.handle(), server })
+    Ok(RunningServer { addrs, handle: server.handle(), server, pg_addr })
+}
+
+/// Binds the PostgreSQL wire protocol and serves it on a runtime of its own thread.
+fn start_pg(
+    bind: SocketAddr,
+    sql: Arc<datafusion::prelude::SessionContext>,
+    config: &Config,
+) -> std::io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(bind)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let limits = sailkg_sql::pg::PgLimits {
+        timeout: config.query_timeout(),
+        max_rows: usize::try_from(config.sparql.max_result_rows).unwrap_or(usize::MAX),
+        max_connections: config.sql.pg_max_connections,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sailkg-pg")
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new().name("sailkg-pg".into()).spawn(move || {
+        runtime.block_on(async move {
+            let listener = match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => listener,
+                Err(e) => return tracing::error!(error = %e, "cannot serve the PostgreSQL wire protocol"),
+            };
+            if let Err(e) = sailkg_sql::pg::serve(listener, sql, limits).await {
+                tracing::error!(error = %e, "the PostgreSQL wire protocol stopped");
+            }
+        });
+    })?;
+    Ok(addr)
 }
 
 fn app(

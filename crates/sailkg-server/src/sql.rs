@@ -1,11 +1,13 @@
 //! `POST /sql`: one read-only SQL statement over the tables, the catalogue and `sparql()`,
 //! answered as JSON rows (default), CSV or an Arrow IPC stream by `Accept`. Each statement runs
-//! on the blocking pool in a runtime of its own, with the SPARQL timeout and row limit.
+//! on the blocking pool in a runtime of its own, over the server's one session, with the SPARQL
+//! timeout and row limit.
 
 use crate::AppState;
 use crate::error::ApiError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::sync::Arc;
 
 /// The largest statement accepted.
 const MAX_STATEMENT: usize = 1 << 20;
@@ -43,7 +45,7 @@ pub(crate) async fn post(
     } else {
         Format::Json
     };
-    let store = state.store.clone();
+    let ctx = Arc::clone(&state.sql);
     let timeout = state.config.query_timeout();
     let max_rows = usize::try_from(state.config.sparql.max_result_rows).unwrap_or(usize::MAX);
     let result = web::block(move || -> Result<Vec<u8>, sailkg_sql::SqlError> {
@@ -52,7 +54,6 @@ pub(crate) async fn post(
             .build()
             .map_err(|e| datafusion_error(e.to_string()))?;
         runtime.block_on(async {
-            let ctx = sailkg_sql::session(&store, timeout).await?;
             let batches = sailkg_sql::run(&ctx, &sql, timeout, max_rows).await?;
             match format {
                 Format::Json => sailkg_sql::to_json(&batches),

@@ -2,26 +2,35 @@
 //!
 //! - `source.<name>` — the newest version of every catalogued table (cleansed Parquet), and
 //!   `source."<name>@<version>"` for every version;
-//! - `meta.datasets` and `meta.columns` — the catalogue with the column profiles;
+//! - `synthetic.<run>` — the tables of generation runs (`tables/synthetic/{run}.parquet`);
+//! - `meta.datasets`, `meta.columns` (with profiles), `meta.graphs`, `meta.runs`,
+//!   `meta.classes`, `meta.class_columns` — the catalogue;
+//! - `kg.<class>` — class views over the graph, scanned by SPARQL with projections, filters and
+//!   limits pushed down (`kg.rs`);
 //! - `sparql('SELECT ...')` — a SPARQL query's solutions as a table, to join the graph with tables.
 //!
-//! The session is built in one place ([`session`]) so that another engine (Ballista) can take
-//! its place. Statements are read-only: DDL, DML and `SET`-like statements are refused.
+//! The schemas read the data directory when a statement names them, so one long-lived session
+//! sees every change. The session is built in one place ([`session`]) so that another engine
+//! (Ballista) can take its place; [`pg`] serves it over the PostgreSQL wire protocol.
+//! Statements are read-only: DDL, DML and `SET`-like statements are refused.
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
+mod kg;
+pub mod pg;
+mod schemas;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::catalog::{CatalogProvider, TableProvider};
 use datafusion::catalog::{
-    MemoryCatalogProvider, MemorySchemaProvider, TableFunctionArgs, TableFunctionImpl,
+    CatalogProvider, MemoryCatalogProvider, TableFunctionArgs, TableFunctionImpl, TableProvider,
 };
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::logical_expr::Expr;
-use datafusion::prelude::ParquetReadOptions;
 use datafusion::scalar::ScalarValue;
 use oxigraph::model::Term;
 use oxigraph::sparql::QueryResults;
 use sailkg_store::{QueryRequest, Store};
+use schemas::strings;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,113 +71,25 @@ pub type Result<T, E = SqlError> = std::result::Result<T, E>;
 /// The catalog all schemas live in.
 pub const CATALOG: &str = "sailkg";
 
-/// Builds the session over `store`: tables, catalogue and the `sparql()` function.
-pub async fn session(store: &Store, sparql_timeout: Duration) -> Result<SessionContext> {
+/// Builds the session over `store`: tables, synthetic tables, catalogue, class views and the
+/// `sparql()` function. SPARQL run for a statement (class views, `sparql()`, the catalogue) stops
+/// after `sparql_timeout`.
+pub fn session(store: &Store, sparql_timeout: Duration) -> Result<SessionContext> {
     let config =
         SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema(CATALOG, "source");
     let ctx = SessionContext::new_with_config(config);
     let catalog = MemoryCatalogProvider::new();
-    for schema in ["source", "meta"] {
-        catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
-    }
+    let kg = Arc::new(kg::KgSchema::new(store.clone(), sparql_timeout));
+    catalog.register_schema("source", Arc::new(schemas::SourceSchema::new(store.clone())))?;
+    catalog.register_schema("synthetic", Arc::new(schemas::SyntheticSchema::new(store)))?;
+    catalog.register_schema(
+        "meta",
+        Arc::new(schemas::MetaSchema::new(store.clone(), Arc::clone(&kg), sparql_timeout)),
+    )?;
+    catalog.register_schema("kg", kg)?;
     ctx.register_catalog(CATALOG, Arc::new(catalog));
-    let datasets = sailkg_ingest::list_datasets(store)?;
-    let tables = store.data_dir().join("tables");
-    let mut column_rows: Vec<(String, String, sailkg_ingest::ColumnProfile)> = Vec::new();
-    for dataset in &datasets {
-        let dir = tables.join(&dataset.name);
-        let mut versions: Vec<String> = std::fs::read_dir(&dir)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().to_str()?.strip_suffix(".parquet").map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        versions.sort();
-        for version in &versions {
-            let path = dir.join(format!("{version}.parquet"));
-            let path = path.to_string_lossy().into_owned();
-            let name =
-                datafusion::common::TableReference::partial("source", format!("{}@{version}", dataset.name));
-            ctx.register_parquet(name, &path, ParquetReadOptions::default()).await?;
-            if *version == dataset.latest_version {
-                let latest = datafusion::common::TableReference::partial("source", dataset.name.as_str());
-                ctx.register_parquet(latest, &path, ParquetReadOptions::default()).await?;
-            }
-        }
-        if let Some((_, columns)) = sailkg_ingest::show_dataset(store, &dataset.name)? {
-            column_rows.extend(
-                columns.into_iter().map(|c| (dataset.name.clone(), dataset.latest_version.clone(), c)),
-            );
-        }
-    }
-    ctx.register_table(
-        datafusion::common::TableReference::partial("meta", "datasets"),
-        datasets_table(&datasets)?,
-    )?;
-    ctx.register_table(
-        datafusion::common::TableReference::partial("meta", "columns"),
-        columns_table(&column_rows)?,
-    )?;
     ctx.register_udtf("sparql", Arc::new(SparqlFunction { store: store.clone(), timeout: sparql_timeout }));
     Ok(ctx)
-}
-
-fn strings(values: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
-    Arc::new(values.into_iter().collect::<StringArray>())
-}
-
-fn datasets_table(datasets: &[sailkg_ingest::DatasetSummary]) -> Result<Arc<dyn TableProvider>> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("name", DataType::Utf8, false),
-        Field::new("latest_version", DataType::Utf8, false),
-        Field::new("versions", DataType::UInt64, false),
-        Field::new("rows", DataType::UInt64, false),
-        Field::new("issued", DataType::Utf8, false),
-        Field::new("format", DataType::Utf8, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![
-            strings(datasets.iter().map(|d| Some(d.name.clone()))),
-            strings(datasets.iter().map(|d| Some(d.latest_version.clone()))),
-            Arc::new(datasets.iter().map(|d| d.versions).collect::<UInt64Array>()),
-            Arc::new(datasets.iter().map(|d| d.rows).collect::<UInt64Array>()),
-            strings(datasets.iter().map(|d| Some(d.issued.clone()))),
-            strings(datasets.iter().map(|d| Some(d.format.clone()))),
-        ],
-    )
-    .map_err(datafusion::error::DataFusionError::from)?;
-    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
-}
-
-fn columns_table(rows: &[(String, String, sailkg_ingest::ColumnProfile)]) -> Result<Arc<dyn TableProvider>> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("source", DataType::Utf8, false),
-        Field::new("version", DataType::Utf8, false),
-        Field::new("name", DataType::Utf8, false),
-        Field::new("datatype", DataType::Utf8, false),
-        Field::new("null_share", DataType::Float64, false),
-        Field::new("distinct_count", DataType::UInt64, false),
-        Field::new("min", DataType::Utf8, true),
-        Field::new("max", DataType::Utf8, true),
-    ]));
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![
-            strings(rows.iter().map(|r| Some(r.0.clone()))),
-            strings(rows.iter().map(|r| Some(r.1.clone()))),
-            strings(rows.iter().map(|r| Some(r.2.name.clone()))),
-            strings(rows.iter().map(|r| Some(r.2.datatype.clone()))),
-            Arc::new(rows.iter().map(|r| r.2.null_share).collect::<Float64Array>()),
-            Arc::new(rows.iter().map(|r| r.2.distinct).collect::<UInt64Array>()),
-            strings(rows.iter().map(|r| r.2.min.clone())),
-            strings(rows.iter().map(|r| r.2.max.clone())),
-        ],
-    )
-    .map_err(datafusion::error::DataFusionError::from)?;
-    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }
 
 /// `sparql('SELECT ...')`: the solutions as a table of text columns, one per variable (IRIs as
@@ -223,6 +144,11 @@ impl TableFunctionImpl for SparqlFunction {
     }
 }
 
+/// The options every statement runs with: no DDL, no DML, no `SET`.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+}
+
 /// Runs one read-only statement and collects its batches, within `timeout` and `max_rows`.
 pub async fn run(
     ctx: &SessionContext,
@@ -230,17 +156,29 @@ pub async fn run(
     timeout: Duration,
     max_rows: usize,
 ) -> Result<Vec<RecordBatch>> {
-    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let work = async {
-        let frame = ctx.sql_with_options(sql, options).await?;
-        let batches = frame.collect().await?;
-        Ok::<_, SqlError>(batches)
+        let frame = ctx.sql_with_options(sql, read_only()).await?;
+        collect_limited(frame, max_rows).await
     };
-    let batches =
-        tokio::time::timeout(timeout, work).await.map_err(|_| SqlError::Timeout(timeout.as_secs()))??;
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    if rows > max_rows {
-        return Err(SqlError::TooManyRows(max_rows));
+    tokio::time::timeout(timeout, work).await.map_err(|_| SqlError::Timeout(timeout.as_secs()))?
+}
+
+/// Collects a frame's batches, stopping with an error as soon as there are more than `max_rows`.
+pub async fn collect_limited(
+    frame: datafusion::dataframe::DataFrame,
+    max_rows: usize,
+) -> Result<Vec<RecordBatch>> {
+    use futures::StreamExt;
+    let mut stream = frame.execute_stream().await?;
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows();
+        if rows > max_rows {
+            return Err(SqlError::TooManyRows(max_rows));
+        }
+        batches.push(batch);
     }
     Ok(batches)
 }

@@ -15,7 +15,7 @@ async fn setup() -> (tempfile::TempDir, Store, SessionContext) {
     let update = "INSERT DATA { GRAPH <urn:g> { <http://e/ORD> <http://e/iata> \"ORD\" . <http://e/ATL> <http://e/iata> \"ATL\" } }";
     let budget = store.budget(Duration::from_secs(10));
     store.update(&sailkg_store::UpdateRequest { update, ..Default::default() }, &budget).unwrap();
-    let ctx = session(&store, Duration::from_secs(10)).await.unwrap();
+    let ctx = session(&store, Duration::from_secs(10)).unwrap();
     (dir, store, ctx)
 }
 
@@ -71,4 +71,53 @@ async fn writes_and_bad_input_are_refused_with_located_errors() {
     assert!(error.contains("sparql()"), "{error}");
     let error = run(&ctx, "SELECT * FROM airports", Duration::from_secs(5), 10).await.unwrap_err();
     assert!(matches!(error, SqlError::TooManyRows(10)));
+}
+
+fn update(store: &Store, update: &str) {
+    let budget = store.budget(Duration::from_secs(10));
+    store.update(&sailkg_store::UpdateRequest { update, ..Default::default() }, &budget).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn class_views_push_filters_and_limits_into_sparql_and_follow_the_store() {
+    use datafusion::logical_expr::TableProviderFilterPushDown::{Exact, Inexact, Unsupported};
+    use datafusion::prelude::{col, lit};
+    let (_dir, store, ctx) = setup().await;
+    update(
+        &store,
+        "INSERT DATA { GRAPH <urn:g2> { <http://e/a> a <http://e/Airport> ; <http://e/iata> \"ATL\" ; <http://e/runways> 5 ; <http://e/size> 1.5 . \
+         <http://e/b> a <http://e/Airport> ; <http://e/iata> \"ORD\" ; <http://e/runways> 8 ; <http://e/size> 2.5 } }",
+    );
+    let kg = kg::KgSchema::new(store.clone(), Duration::from_secs(10));
+    let view = kg.view("airport").unwrap().unwrap();
+    let filters = [
+        col("runways").gt(lit(6_i64)),
+        col("iata").eq(lit("ATL")),
+        col("iata").like(lit("A%")),
+        col("size").lt(lit(2.0)),
+        col("runways").is_null(),
+        col("iri").eq(lit("http://e/a")),
+        (col("runways") + lit(1_i64)).gt(lit(6_i64)),
+    ];
+    let kinds = view.supports_filters_pushdown(&filters.iter().collect::<Vec<_>>()).unwrap();
+    assert_eq!(kinds, [Exact, Exact, Exact, Inexact, Unsupported, Exact, Unsupported]);
+    let query = view.query(&[0, 2], &filters[..1], Some(1));
+    assert!(query.contains("FILTER(?f0 > 6)") && query.contains("LIMIT 1"), "{query}");
+    assert!(query.contains("VALUES ?p { <http://e/runways> }"), "only the projected column: {query}");
+    let rows = table(&ctx, "SELECT iata, runways FROM kg.airport WHERE runways > 6").await;
+    assert!(rows.contains("ORD") && !rows.contains("ATL"), "{rows}");
+    let rows = table(&ctx, "SELECT iata FROM kg.airport WHERE size < 2.0").await;
+    assert!(rows.contains("ATL") && !rows.contains("ORD"), "{rows}");
+    // A property added later is a column at once; a class added later is a view at once.
+    update(
+        &store,
+        "INSERT DATA { GRAPH <urn:g2> { <http://e/a> <http://e/elevation> 300 . <http://e/r> a <http://e/Runway> } }",
+    );
+    let rows = table(&ctx, "SELECT elevation FROM kg.airport WHERE elevation IS NOT NULL").await;
+    assert!(rows.contains("300"), "{rows}");
+    assert!(table(&ctx, "SELECT count(*) AS n FROM kg.runway").await.contains('1'));
+    // Deleted instances are gone.
+    update(&store, "DELETE WHERE { GRAPH <urn:g2> { <http://e/b> ?p ?o } }");
+    let rows = table(&ctx, "SELECT iata FROM kg.airport").await;
+    assert!(!rows.contains("ORD"), "{rows}");
 }

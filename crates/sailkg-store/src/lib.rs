@@ -26,6 +26,8 @@ pub use oxigraph::sparql::{CancellationToken, QueryResults};
 use oxigraph::model::{GraphName, GraphNameRef, NamedNodeRef, NamedOrBlankNodeRef};
 use sailkg_core::LoadConfig;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The store of one data directory.
@@ -38,6 +40,13 @@ pub struct Store {
     load: LoadConfig,
     watchdog: watchdog::Watchdog,
     services: query::Services,
+    generation: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("data_dir", &self.data_dir).finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -61,6 +70,7 @@ impl Store {
             load,
             watchdog: watchdog::Watchdog::new(),
             services: query::Services::default(),
+            generation: Arc::default(),
         })
     }
 
@@ -81,12 +91,25 @@ impl Store {
             load: LoadConfig::default(),
             watchdog: watchdog::Watchdog::new(),
             services: query::Services::default(),
+            generation: Arc::default(),
         })
     }
 
     /// The underlying Oxigraph store, for benchmarks and tests that compare with it.
     pub fn oxigraph(&self) -> &oxigraph::store::Store {
         &self.inner
+    }
+
+    /// A number that changes whenever this process changes the store, so that what is derived
+    /// from the store (the SQL class views) can be cached until then. Writes through
+    /// [`Store::oxigraph`] must call [`Store::mark_changed`] after they commit.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Records that the store changed (after the change is committed).
+    pub fn mark_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The data directory.
@@ -135,6 +158,7 @@ impl Store {
                 self.inner.remove_named_graph(NamedOrBlankNodeRef::from(b))?;
             }
         }
+        self.mark_changed();
         Ok(())
     }
 
@@ -159,6 +183,7 @@ impl Store {
     /// Makes sure a named graph exists even when empty.
     pub fn create_graph(&self, graph: NamedNodeRef<'_>) -> Result<()> {
         self.inner.insert_named_graph(graph)?;
+        self.mark_changed();
         Ok(())
     }
 }

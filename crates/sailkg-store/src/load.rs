@@ -160,6 +160,7 @@ impl Store {
         }
         before_commit(self)?;
         loader.commit()?;
+        self.mark_changed();
         let seconds = start.elapsed().as_secs_f64();
         let triples = progress.triples.load(Ordering::Relaxed);
         Ok(LoadReport {
@@ -193,6 +194,7 @@ impl Store {
         }
         transaction.extend(quads.iter());
         transaction.commit()?;
+        self.mark_changed();
         let seconds = start.elapsed().as_secs_f64().max(1e-9);
         Ok(LoadReport {
             triples: quads.len() as u64,

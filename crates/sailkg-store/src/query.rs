@@ -68,10 +68,12 @@ impl Store {
                 );
             }
         }
-        prepared
+        let result = prepared
             .on_store(&self.inner)
             .execute()
-            .map_err(|e| if budget.is_cancelled() { budget.stop_error() } else { StoreError::Update(e) })
+            .map_err(|e| if budget.is_cancelled() { budget.stop_error() } else { StoreError::Update(e) });
+        self.mark_changed();
+        result
     }
 }
 

@@ -18,6 +18,8 @@ pub fn shared() -> PathBuf {
 
 pub struct TestServer {
     pub url: String,
+    /// Where the PostgreSQL wire protocol listens, when configured.
+    pub pg_addr: Option<std::net::SocketAddr>,
     pub store: Store,
     pub agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
@@ -47,18 +49,18 @@ impl TestServer {
             let system = actix_web::rt::System::new();
             system.block_on(async move {
                 let running = sailkg_server::start(config, server_store).expect("bind");
-                tx.send((running.addrs[0], running.handle.clone())).expect("send");
+                tx.send((running.addrs[0], running.pg_addr, running.handle.clone())).expect("send");
                 let _ = running.server.await;
             });
         });
-        let (addr, handle) = rx.recv().expect("server started");
+        let (addr, pg_addr, handle) = rx.recv().expect("server started");
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into();
-        Self { url: format!("http://{addr}"), store, agent, handle, thread: Some(thread), _dir: dir }
+        Self { url: format!("http://{addr}"), pg_addr, store, agent, handle, thread: Some(thread), _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
