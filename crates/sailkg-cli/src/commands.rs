@@ -37,6 +37,23 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Query { query, format, union } => run_query(&config, &read_arg(&query)?, format, union),
         Command::Update { update } => run_update(&config, &read_arg(&update)?),
+        Command::Generate { from, method, n, r#where, seed, stratify, smooth, name, out, model_out } => {
+            crate::generate::generate(
+                &config,
+                crate::generate::Request {
+                    from,
+                    method,
+                    n,
+                    condition: r#where,
+                    seed,
+                    stratify,
+                    smooth,
+                    name,
+                    out,
+                    model_out,
+                },
+            )
+        }
         Command::Serve { bind, pg_bind, read_only, demo } => {
             if let Some(bind) = bind {
                 config.server.bind = bind;
@@ -268,7 +285,7 @@ fn sql(config: &Config, statement: &str, format: SqlFormat) -> Result<()> {
 }
 
 /// What a command changed, for the search index.
-enum Change {
+pub(crate) enum Change {
     Graphs(Vec<Option<String>>),
     Update(String),
     All,
@@ -276,7 +293,7 @@ enum Change {
 
 /// Brings the search index up to date after a write. The write itself is done: a failure here
 /// is a warning, and `sailkg index rebuild` recovers.
-fn reindex(store: &Store, change: Change) {
+pub(crate) fn reindex(store: &Store, change: Change) {
     let result =
         sailkg_search::SearchIndex::open(&store.data_dir().join("index")).and_then(|index| match change {
             Change::Graphs(graphs) => index.sync(store, &graphs),
@@ -328,7 +345,7 @@ fn search(
     Ok(())
 }
 
-fn open(config: &Config) -> Result<Store> {
+pub(crate) fn open(config: &Config) -> Result<Store> {
     Ok(Store::open(&config.data_dir, config.load.clone())?)
 }
 

@@ -4,6 +4,7 @@
 //! one place that decides.
 
 mod commands;
+mod generate;
 
 pub use commands::run;
 
@@ -178,6 +179,42 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
         format: SqlFormat,
     },
+    /// Generate synthetic rows for the long tail: fit a method on a table (a .csv, .tsv,
+    /// .parquet or .ndjson file, a catalogued source, or an SQL table such as kg.<class>) and
+    /// sample under a condition. Writes tables/synthetic/{run}.parquet (SQL: synthetic.<run>)
+    /// with the run's provenance in the catalogue.
+    Generate {
+        /// What to learn from: a file, a source name or an SQL table.
+        #[arg(long, value_name = "FILE|SOURCE|TABLE")]
+        from: String,
+        /// The method.
+        #[arg(long, value_enum, default_value_t = GenMethod::Copula)]
+        method: GenMethod,
+        /// How many rows.
+        #[arg(long, value_name = "N")]
+        n: usize,
+        /// The condition every row satisfies, e.g. "weather = 'snow'" or "magnitude >= 7 and depth < 70".
+        #[arg(long = "where", value_name = "COND")]
+        r#where: Option<String>,
+        /// The seed: the same seed gives the same rows [default: from the clock, printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Bootstrap: draw every class of this column equally often.
+        #[arg(long, value_name = "COLUMN")]
+        stratify: Option<String>,
+        /// Bootstrap: move numbers by kernel noise, this many times Silverman's bandwidth.
+        #[arg(long, value_name = "FACTOR", num_args = 0..=1, default_missing_value = "1.0")]
+        smooth: Option<f64>,
+        /// The run's name, which names the table synthetic.<name> [default: method_time_seed].
+        #[arg(long)]
+        name: Option<String>,
+        /// Also write the rows here (.csv or .parquet).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Save the fitted model with its parameters (JSON).
+        #[arg(long, value_name = "FILE")]
+        model_out: Option<PathBuf>,
+    },
     /// Manage the search index.
     Index {
         #[command(subcommand)]
@@ -306,6 +343,15 @@ pub enum OutputFormat {
     Tsv,
 }
 
+/// Generation methods of `sailkg generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenMethod {
+    /// Real rows drawn with replacement (with --stratify or --smooth: stratified or smoothed).
+    Bootstrap,
+    /// Gaussian copula with empirical margins; conditions exact in the latent space.
+    Copula,
+}
+
 /// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SAILKG_LOG").unwrap_or_else(|_| {
@@ -333,6 +379,9 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
         }
         if let Some(e) = cause.downcast_ref::<sailkg_sql::SqlError>() {
             return if e.is_user_error() { 1 } else { 2 };
+        }
+        if cause.is::<sailkg_gen::GenError>() {
+            return 1;
         }
         if cause.is::<sailkg_map::MapError>() || cause.is::<sailkg_map::link::LinkError>() {
             return 1;

@@ -68,15 +68,26 @@ fn versions(tables: &Path, source: &str) -> Vec<String> {
 pub(crate) struct SourceSchema {
     store: Store,
     tables: ParquetCache,
+    /// The catalogue's datasets as of a store generation.
+    datasets: Mutex<Option<(u64, Arc<Vec<sailkg_ingest::DatasetSummary>>)>>,
 }
 
 impl SourceSchema {
     pub fn new(store: Store) -> Self {
-        Self { store, tables: ParquetCache::default() }
+        Self { store, tables: ParquetCache::default(), datasets: Mutex::default() }
     }
 
-    fn datasets(&self) -> datafusion::error::Result<Vec<sailkg_ingest::DatasetSummary>> {
-        sailkg_ingest::list_datasets(&self.store).map_err(external)
+    /// The catalogued datasets, read again only when the store has changed.
+    fn datasets(&self) -> datafusion::error::Result<Arc<Vec<sailkg_ingest::DatasetSummary>>> {
+        let generation = self.store.generation();
+        if let Some((seen, datasets)) = &*self.datasets.lock().unwrap_or_else(|e| e.into_inner())
+            && *seen == generation
+        {
+            return Ok(Arc::clone(datasets));
+        }
+        let datasets = Arc::new(sailkg_ingest::list_datasets(&self.store).map_err(external)?);
+        *self.datasets.lock().unwrap_or_else(|e| e.into_inner()) = Some((generation, Arc::clone(&datasets)));
+        Ok(datasets)
     }
 
     /// The file of `name` or `name@version`, if catalogued and on disk.
@@ -85,7 +96,8 @@ impl SourceSchema {
             Some((source, version)) => (source, Some(version)),
             None => (name, None),
         };
-        let Some(dataset) = self.datasets()?.into_iter().find(|d| d.name == source) else { return Ok(None) };
+        let datasets = self.datasets()?;
+        let Some(dataset) = datasets.iter().find(|d| d.name == source) else { return Ok(None) };
         let version = version.unwrap_or(&dataset.latest_version);
         let path = self.store.data_dir().join("tables").join(source).join(format!("{version}.parquet"));
         Ok(path.is_file().then_some(path))
@@ -97,11 +109,11 @@ impl SchemaProvider for SourceSchema {
     fn table_names(&self) -> Vec<String> {
         let tables = self.store.data_dir().join("tables");
         let mut names = Vec::new();
-        for dataset in self.datasets().unwrap_or_default() {
+        for dataset in self.datasets().unwrap_or_default().iter() {
             for version in versions(&tables, &dataset.name) {
                 names.push(format!("{}@{version}", dataset.name));
             }
-            names.push(dataset.name);
+            names.push(dataset.name.clone());
         }
         names
     }

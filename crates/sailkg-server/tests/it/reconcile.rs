@@ -106,3 +106,35 @@ fn manifest_queries_suggest_and_preview() {
         assert!(matches!(reply.status, 400 | 404), "{bad}: {}", reply.status);
     }
 }
+
+/// Data written through the server reaches the search index, and reconciliation then takes its
+/// candidates from the index: a typo in the longest word, which the label scan cannot match,
+/// still finds the entity.
+#[test]
+fn candidates_come_from_the_search_index_once_it_has_caught_up() {
+    let server = TestServer::start();
+    let authorization = format!("Bearer {}", crate::support::TOKEN);
+    let reply = send(
+        &server.agent,
+        "PUT",
+        &server.url("/store?default"),
+        &[("content-type", "text/turtle"), ("authorization", authorization.as_str())],
+        Some(DATA.as_bytes().to_vec()),
+    );
+    assert!(matches!(reply.status, 201 | 204), "{}: {}", reply.status, reply.text());
+    let indexed = (0..200).any(|_| {
+        let hits = send(&server.agent, "GET", &server.url("/search?q=Norfolk"), &[], None).text();
+        hits.contains("http://e/ORF") || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            false
+        }
+    });
+    assert!(indexed, "the index never caught up");
+    let url = format!(
+        "{}?queries={}",
+        server.url("/reconcile"),
+        form_urlencoded::byte_serialize(br#"{"q0":{"query":"Norfolk Internatonal"}}"#).collect::<String>()
+    );
+    let results = json(&send(&server.agent, "GET", &url, &[], None).text());
+    assert_eq!(results["q0"]["result"][0]["id"], "http://e/ORF", "{results}");
+}

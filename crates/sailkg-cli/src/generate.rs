@@ -1,0 +1,318 @@
+//! `sailkg generate`: fits a generator on a table (a CSV, Parquet or JSON file, a catalogued
+//! source, or any SQL table such as a class view `kg.<class>`), samples rows under a condition,
+//! and writes them as `tables/synthetic/{run}.parquet` with the run as a PROV activity in the
+//! catalogue (and to `--out` if given).
+
+use crate::UserError;
+use crate::commands::{Change, open, reindex};
+use anyhow::{Context, Result};
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
+use oxigraph::model::{Literal, NamedNode, Quad, Term};
+use sailkg_core::{Config, vocab};
+use sailkg_gen::{Condition, Constraints, FitOptions, Method, Role};
+use std::path::{Path, PathBuf};
+
+/// What `sailkg generate` was asked.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub from: String,
+    pub method: crate::GenMethod,
+    pub n: usize,
+    pub condition: Option<String>,
+    pub seed: Option<u64>,
+    pub stratify: Option<String>,
+    pub smooth: Option<f64>,
+    pub name: Option<String>,
+    pub out: Option<PathBuf>,
+    pub model_out: Option<PathBuf>,
+}
+
+pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
+    let condition = Condition::parse(request.condition.as_deref().unwrap_or(""))
+        .map_err(|e| UserError(format!("--where: {e}")))?;
+    let method = match (request.method, &request.stratify, request.smooth) {
+        (crate::GenMethod::Bootstrap, Some(_), Some(_)) => {
+            return Err(
+                UserError("--stratify and --smooth are two kinds of bootstrap: choose one".into()).into()
+            );
+        }
+        (crate::GenMethod::Bootstrap, Some(_), None) => Method::StratifiedBootstrap,
+        (crate::GenMethod::Bootstrap, None, Some(_)) => Method::SmoothedBootstrap,
+        (crate::GenMethod::Bootstrap, None, None) => Method::Bootstrap,
+        (crate::GenMethod::Copula, None, None) => Method::Copula,
+        (crate::GenMethod::Copula, ..) => {
+            return Err(UserError("--stratify and --smooth apply to the bootstrap only".into()).into());
+        }
+    };
+    let store = open(config)?;
+    let started = std::time::SystemTime::now();
+    let batches = read(&store, config, &request.from)?;
+    let mut table =
+        sailkg_gen::Table::from_batches(&batches).map_err(|e| UserError(format!("{}: {e}", request.from)))?;
+    for column in &mut table.columns {
+        if column.name == "iri" {
+            column.role = Role::Id;
+        }
+    }
+    let constraints = match request.from.strip_prefix("kg.") {
+        Some(view) if !Path::new(&request.from).exists() => shacl_constraints(&store, config, view)?,
+        _ => Constraints::default(),
+    };
+    let constraints = Constraints {
+        columns: constraints.columns.into_iter().filter(|(name, _)| table.position(name).is_some()).collect(),
+    };
+    let options = FitOptions { class: request.stratify.clone(), smoothing: request.smooth.unwrap_or(0.0) };
+    let fit_start = std::time::Instant::now();
+    let model = sailkg_gen::fit(method, &table, &constraints, &options)
+        .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    let seed = request.seed.unwrap_or_else(|| {
+        started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    });
+    let sample_start = std::time::Instant::now();
+    let sample = model.sample(request.n, &condition, seed).map_err(|e| UserError(e.to_string()))?;
+    let sample_seconds = sample_start.elapsed().as_secs_f64();
+    for warning in &sample.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let batch = sample.table.to_batch()?;
+    let run = match &request.name {
+        Some(name) if is_sql_name(name) => name.clone(),
+        Some(name) => {
+            return Err(UserError(format!(
+                "--name {name}: use letters, digits and underscores, starting with a letter (it becomes the table synthetic.{name})"
+            ))
+            .into());
+        }
+        None => format!("{}_{}_{seed:x}", method.name().replace('-', "_"), stamp(started)),
+    };
+    let dir = store.data_dir().join("tables").join("synthetic");
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let table_path = dir.join(format!("{run}.parquet"));
+    if table_path.exists() {
+        return Err(UserError(format!("synthetic.{run} exists already; choose another --name")).into());
+    }
+    write(&table_path, &batch)?;
+    if let Some(out) = &request.out {
+        write(out, &batch)?;
+    }
+    if let Some(path) = &request.model_out {
+        std::fs::write(path, model.to_json()).with_context(|| path.display().to_string())?;
+    }
+    record(&store, &run, &request, method, seed, &condition, &table_path, batch.num_rows(), started)?;
+    reindex(&store, Change::Graphs(vec![Some(vocab::GRAPH_CATALOG.to_owned())]));
+    println!(
+        "{} rows by {} from {} (fit {:.3} s, sample {:.3} s, {:.0} rows/s), seed {seed}",
+        batch.num_rows(),
+        method.name(),
+        request.from,
+        fit_seconds,
+        sample_seconds,
+        batch.num_rows() as f64 / sample_seconds.max(1e-9)
+    );
+    println!("written to {} (SQL: synthetic.{run})", table_path.display());
+    if let Some(out) = &request.out {
+        println!("and to {}", out.display());
+    }
+    Ok(())
+}
+
+fn is_sql_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 64
+}
+
+/// `YYYYMMDD_HHMMSS` in UTC.
+fn stamp(time: std::time::SystemTime) -> String {
+    let seconds = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (y, m, d) = sailkg_core::terms::civil_from_days(seconds.div_euclid(86_400));
+    let s = seconds.rem_euclid(86_400);
+    format!("{y:04}{m:02}{d:02}_{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The rows of `from`: a file by its extension, else a catalogued source, else an SQL table.
+fn read(
+    store: &sailkg_store::Store,
+    config: &Config,
+    from: &str,
+) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+    let timeout = config.query_timeout();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let ctx = sailkg_sql::session(store, timeout)?;
+        let path = Path::new(from);
+        let frame = if path.is_file() {
+            let name = path.to_string_lossy();
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            match extension.as_str() {
+                "csv" => ctx.read_csv(name.as_ref(), CsvReadOptions::new()).await,
+                "tsv" => {
+                    ctx.read_csv(name.as_ref(), CsvReadOptions::new().delimiter(b'\t').file_extension(".tsv"))
+                        .await
+                }
+                "parquet" => ctx.read_parquet(name.as_ref(), ParquetReadOptions::default()).await,
+                "json" | "ndjson" | "jsonl" => {
+                    ctx.read_json(
+                        name.as_ref(),
+                        JsonReadOptions::default().file_extension(&format!(".{extension}")),
+                    )
+                    .await
+                }
+                _ => {
+                    return Err(UserError(format!(
+                        "{from}: a file to generate from must be .csv, .tsv, .parquet or .ndjson"
+                    ))
+                    .into());
+                }
+            }
+            .map_err(|e| UserError(format!("{from}: {e}")))?
+        } else {
+            let table = if from.contains('.') {
+                from.to_owned()
+            } else {
+                format!("source.\"{}\"", from.replace('"', ""))
+            };
+            ctx.sql_with_options(&format!("SELECT * FROM {table}"), sailkg_sql::read_only())
+                .await
+                .map_err(|e| UserError(format!("{from} is neither a file nor a table: {e}")))?
+        };
+        let batches = frame.collect().await.map_err(|e| UserError(format!("{from}: {e}")))?;
+        Ok(batches)
+    })
+}
+
+/// The SHACL constraints of the class behind a class view, by column: the property shapes of
+/// the node shapes targeting the class in the shapes graph (`sh:minInclusive`,
+/// `sh:maxInclusive`, `sh:minExclusive`, `sh:maxExclusive`, `sh:in`, `sh:pattern`,
+/// `sh:minCount`).
+fn shacl_constraints(store: &sailkg_store::Store, config: &Config, view: &str) -> Result<Constraints> {
+    let timeout = config.query_timeout();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let columns = runtime.block_on(async {
+        let ctx = sailkg_sql::session(store, timeout)?;
+        let sql = format!(
+            "SELECT c.class, cc.\"column\", cc.property FROM meta.classes c JOIN meta.class_columns cc ON cc.view = c.view WHERE c.view = '{}'",
+            view.replace('\'', "''")
+        );
+        let batches = sailkg_sql::run(&ctx, &sql, timeout, 100_000).await?;
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let text = |i: usize| {
+                datafusion::arrow::compute::cast(batch.column(i), &datafusion::arrow::datatypes::DataType::Utf8)
+            };
+            let (class, column, property) = (text(0)?, text(1)?, text(2)?);
+            let as_str = |a: &datafusion::arrow::array::ArrayRef, r: usize| {
+                a.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().map(|a| a.value(r).to_owned())
+            };
+            for r in 0..batch.num_rows() {
+                if let (Some(c), Some(col), Some(p)) = (as_str(&class, r), as_str(&column, r), as_str(&property, r)) {
+                    rows.push((c, col, p));
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>(rows)
+    })?;
+    let Some(class) = columns.first().map(|r| r.0.clone()) else { return Ok(Constraints::default()) };
+    let query = format!(
+        "PREFIX sh: <http://www.w3.org/ns/shacl#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> \
+         SELECT ?path ?kind ?value WHERE {{ GRAPH <{}> {{ ?shape sh:targetClass <{class}> ; sh:property ?ps . ?ps sh:path ?path . \
+           {{ ?ps ?kind ?value FILTER(?kind IN (sh:minInclusive, sh:maxInclusive, sh:minExclusive, sh:maxExclusive, sh:pattern, sh:minCount)) }} \
+           UNION {{ ?ps sh:in ?list . ?list rdf:rest*/rdf:first ?value BIND(sh:in AS ?kind) }} }} }}",
+        vocab::GRAPH_SHAPES
+    );
+    let budget = store.budget(timeout);
+    let request = sailkg_store::QueryRequest { query: &query, ..Default::default() };
+    let sailkg_store::QueryResults::Solutions(solutions) = store.query(&request, &budget)? else {
+        return Ok(Constraints::default());
+    };
+    let mut constraints = Constraints::default();
+    for solution in solutions {
+        let solution = solution?;
+        let (Some(Term::NamedNode(path)), Some(Term::NamedNode(kind)), Some(value)) =
+            (solution.get("path"), solution.get("kind"), solution.get("value"))
+        else {
+            continue;
+        };
+        let Some((_, column, _)) = columns.iter().find(|r| r.2 == path.as_str()) else { continue };
+        let entry = constraints.columns.entry(column.clone()).or_default();
+        let text = match value {
+            Term::Literal(l) => l.value().to_owned(),
+            Term::NamedNode(n) => n.as_str().to_owned(),
+            Term::BlankNode(_) => continue,
+        };
+        let number = text.parse::<f64>().ok();
+        match kind.as_str().rsplit('#').next().unwrap_or("") {
+            "minInclusive" => entry.min = number.map(|v| (v, true)),
+            "minExclusive" => entry.min = number.map(|v| (v, false)),
+            "maxInclusive" => entry.max = number.map(|v| (v, true)),
+            "maxExclusive" => entry.max = number.map(|v| (v, false)),
+            "pattern" => entry.pattern = Some(text),
+            "minCount" => entry.required = number.is_some_and(|n| n >= 1.0),
+            "in" => entry.allowed.get_or_insert_with(Vec::new).push(text),
+            _ => {}
+        }
+    }
+    Ok(constraints)
+}
+
+fn write(path: &Path, batch: &datafusion::arrow::array::RecordBatch) -> Result<()> {
+    let partial = path.with_extension("partial");
+    let file = std::fs::File::create(&partial).with_context(|| partial.display().to_string())?;
+    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        let mut writer = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file);
+        writer.write(batch)?;
+    } else {
+        let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)?;
+        writer.write(batch)?;
+        writer.close()?;
+    }
+    std::fs::rename(&partial, path).with_context(|| path.display().to_string())?;
+    Ok(())
+}
+
+/// The run as a `sail:GenerationRun` activity in the catalogue, generating the table.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    store: &sailkg_store::Store,
+    run: &str,
+    request: &Request,
+    method: Method,
+    seed: u64,
+    condition: &Condition,
+    table: &Path,
+    rows: usize,
+    started: std::time::SystemTime,
+) -> Result<()> {
+    let prov = |local: &str| NamedNode::new_unchecked(format!("http://www.w3.org/ns/prov#{local}"));
+    let sail = |local: &str| NamedNode::new_unchecked(format!("{}{local}", vocab::SAIL));
+    let catalog = NamedNode::new_unchecked(vocab::GRAPH_CATALOG);
+    let activity = NamedNode::new_unchecked(format!("urn:sailkg:run:generate/{run}"));
+    let output = sailkg_core::terms::file_iri(table);
+    let integer = |v: u64| Literal::new_typed_literal(v.to_string(), oxigraph::model::vocab::xsd::INTEGER);
+    let mut facts: Vec<(NamedNode, Term)> = vec![
+        (oxigraph::model::vocab::rdf::TYPE.into_owned(), prov("Activity").into()),
+        (oxigraph::model::vocab::rdf::TYPE.into_owned(), sail("GenerationRun").into()),
+        (prov("startedAtTime"), sailkg_core::terms::date_time(started).into()),
+        (prov("endedAtTime"), sailkg_core::terms::date_time(std::time::SystemTime::now()).into()),
+        (prov("generated"), output.clone().into()),
+        (sail("method"), Literal::new_simple_literal(method.name()).into()),
+        (
+            sail("seed"),
+            Literal::new_typed_literal(seed.to_string(), oxigraph::model::vocab::xsd::UNSIGNED_LONG).into(),
+        ),
+        (sail("rowCount"), integer(rows as u64).into()),
+        (sail("table"), Literal::new_simple_literal(format!("synthetic.{run}")).into()),
+        (sail("source"), Literal::new_simple_literal(&request.from).into()),
+    ];
+    if !condition.is_empty() {
+        facts.push((sail("condition"), Literal::new_simple_literal(&condition.text).into()));
+    }
+    let mut quads: Vec<Quad> =
+        facts.into_iter().map(|(p, o)| Quad::new(activity.clone(), p, o, catalog.clone())).collect();
+    quads.push(Quad::new(output, prov("wasGeneratedBy"), activity, catalog));
+    store.oxigraph().extend(quads).map_err(sailkg_store::StoreError::from)?;
+    store.mark_changed();
+    Ok(())
+}

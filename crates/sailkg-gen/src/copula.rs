@@ -1,0 +1,506 @@
+//! Gaussian copula: each column is mapped to a standard normal latent by its empirical
+//! distribution (numbers: quantile knots with linear interpolation; labels: one interval of
+//! [0, 1] per label, by frequency), the latents share one correlation matrix, and rows are drawn
+//! from the multivariate normal and mapped back.
+//!
+//! Conditions and constraints are exact in the latent space: a number range is an interval of
+//! its latent, a set of labels a union of intervals. The latents of restricted columns are drawn
+//! from the multivariate normal truncated to those intervals (Gibbs sampling, each step an exact
+//! univariate truncated normal draw), the others from their exact conditional normal given them.
+//! A label seen in a handful of rows is sampled directly and never gives up.
+
+use crate::normal::{self, Matrix};
+use crate::region::{Region, regions};
+use crate::table::{Column, Table, Values};
+use crate::{Condition, GenError, Model, Sample, assemble, blocks};
+use rand::Rng;
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Quantile knots kept per numeric column.
+const KNOTS: usize = 4096;
+/// Gibbs sweeps before the first row of a block, and between rows.
+const BURN_IN: usize = 40;
+const THIN: usize = 3;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Margin {
+    /// Sorted quantile knots (empty: the column was all null).
+    Numbers { knots: Vec<f64>, null_share: f64 },
+    /// Levels in latent order (most frequent first) with cumulative shares (len + 1 values).
+    Labels { order: Vec<u32>, cumulative: Vec<f64>, null_share: f64 },
+    /// Identifiers: generated fresh, not modelled.
+    Id,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Copula {
+    /// The columns without rows: names, kinds and label levels, for regions and output.
+    template: Table,
+    margins: Vec<Margin>,
+    /// The column of each latent dimension.
+    dims: Vec<usize>,
+    correlation: Matrix,
+    /// How far the correlation was shrunk toward the identity to be positive definite.
+    shrink: f64,
+}
+
+impl Margin {
+    fn numbers(values: &[Option<f64>]) -> (Self, Vec<Option<f64>>) {
+        let n = values.len();
+        let mut present: Vec<(f64, usize)> =
+            values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (v, i))).collect();
+        let null_share = if n == 0 { 1.0 } else { 1.0 - present.len() as f64 / n as f64 };
+        present.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let m = present.len();
+        // Latent of each row: Φ⁻¹ of its mid-rank, ties sharing their average rank.
+        let mut latent = vec![None; n];
+        let mut i = 0;
+        while i < m {
+            let mut j = i;
+            while j + 1 < m && present[j + 1].0 == present[i].0 {
+                j += 1;
+            }
+            let rank = (i + j) as f64 / 2.0 + 0.5;
+            let z = normal::quantile(rank / m as f64);
+            for &(_, row) in &present[i..=j] {
+                latent[row] = Some(z);
+            }
+            i = j + 1;
+        }
+        let knots = if m <= KNOTS {
+            present.iter().map(|p| p.0).collect()
+        } else {
+            (0..KNOTS).map(|k| present[k * (m - 1) / (KNOTS - 1)].0).collect()
+        };
+        (Margin::Numbers { knots, null_share }, latent)
+    }
+
+    fn labels(codes: &[Option<u32>], levels: usize) -> (Self, Vec<Option<f64>>) {
+        let n = codes.len();
+        let mut counts = vec![0usize; levels];
+        for code in codes.iter().flatten() {
+            counts[*code as usize] += 1;
+        }
+        let present: usize = counts.iter().sum();
+        let null_share = if n == 0 { 1.0 } else { 1.0 - present as f64 / n as f64 };
+        let mut order: Vec<u32> = (0..levels as u32).filter(|&c| counts[c as usize] > 0).collect();
+        order.sort_by(|a, b| counts[*b as usize].cmp(&counts[*a as usize]).then(a.cmp(b)));
+        let mut cumulative = vec![0.0];
+        for &code in &order {
+            cumulative
+                .push(cumulative.last().unwrap() + counts[code as usize] as f64 / present.max(1) as f64);
+        }
+        *cumulative.last_mut().unwrap() = 1.0;
+        let mut mid = vec![0.0; levels];
+        for (k, &code) in order.iter().enumerate() {
+            mid[code as usize] = normal::quantile((cumulative[k] + cumulative[k + 1]) / 2.0);
+        }
+        let latent = codes.iter().map(|c| c.map(|c| mid[c as usize])).collect();
+        (Margin::Labels { order, cumulative, null_share }, latent)
+    }
+
+    fn null_share(&self) -> f64 {
+        match self {
+            Margin::Numbers { null_share, .. } | Margin::Labels { null_share, .. } => *null_share,
+            Margin::Id => 0.0,
+        }
+    }
+}
+
+/// The value at probability `u` of sorted knots, interpolated.
+fn knot_quantile(knots: &[f64], u: f64) -> f64 {
+    let position = u.clamp(0.0, 1.0) * (knots.len() - 1) as f64;
+    let i = (position.floor() as usize).min(knots.len() - 1);
+    let next = (i + 1).min(knots.len() - 1);
+    knots[i] + (knots[next] - knots[i]) * (position - i as f64)
+}
+
+/// The smallest probability whose value is ≥ lo, and the largest whose value is ≤ hi.
+fn knot_interval(knots: &[f64], lo: f64, hi: f64) -> Option<(f64, f64)> {
+    let last = (knots.len() - 1) as f64;
+    if knots.len() == 1 {
+        return (lo <= knots[0] && knots[0] <= hi).then_some((0.0, 1.0));
+    }
+    let i = knots.partition_point(|&k| k < lo);
+    let u_lo = if i == 0 {
+        0.0
+    } else if i == knots.len() {
+        return None;
+    } else {
+        (i as f64 - 1.0 + (lo - knots[i - 1]) / (knots[i] - knots[i - 1])) / last
+    };
+    let j = knots.partition_point(|&k| k <= hi);
+    let u_hi = if j == 0 {
+        return None;
+    } else if j == knots.len() {
+        1.0
+    } else {
+        let j = j - 1;
+        (j as f64 + (hi - knots[j]) / (knots[j + 1] - knots[j])) / last
+    };
+    (u_lo <= u_hi).then_some((u_lo, u_hi))
+}
+
+impl Copula {
+    pub fn fit(table: &Table) -> Result<Self, GenError> {
+        let n = table.rows();
+        let mut margins = Vec::new();
+        let mut latents: Vec<Vec<Option<f64>>> = Vec::new();
+        let mut dims = Vec::new();
+        for (c, column) in table.columns.iter().enumerate() {
+            let (margin, latent) = match (&column.values, column.role) {
+                (_, crate::Role::Id) => (Margin::Id, None),
+                (Values::Numbers { values, .. }, _) => {
+                    let (m, l) = Margin::numbers(values);
+                    (m, Some(l))
+                }
+                (Values::Labels { codes, levels, .. }, _) => {
+                    let (m, l) = Margin::labels(codes, levels.len());
+                    (m, Some(l))
+                }
+            };
+            margins.push(margin);
+            if let Some(latent) = latent {
+                dims.push(c);
+                latents.push(latent);
+            }
+        }
+        let d = dims.len();
+        let mut values = vec![0.0; d * d];
+        for a in 0..d {
+            values[a * d + a] = 1.0;
+            for b in a + 1..d {
+                let r = pairwise_correlation(&latents[a], &latents[b], n);
+                values[a * d + b] = r;
+                values[b * d + a] = r;
+            }
+        }
+        let correlation = Matrix { n: d, values };
+        let (_, shrink) = correlation.cholesky_shrunk();
+        let template = Table::new(
+            table
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    role: c.role,
+                    values: match &c.values {
+                        Values::Numbers { kind, timezone, .. } => {
+                            Values::Numbers { kind: *kind, values: Vec::new(), timezone: timezone.clone() }
+                        }
+                        Values::Labels { levels, boolean, .. } => {
+                            Values::Labels { levels: levels.clone(), codes: Vec::new(), boolean: *boolean }
+                        }
+                    },
+                })
+                .collect(),
+        )?;
+        Ok(Self { template, margins, dims, correlation, shrink })
+    }
+
+    pub fn sample(
+        &self,
+        model: &Model,
+        n: usize,
+        condition: &Condition,
+        seed: u64,
+    ) -> Result<Sample, GenError> {
+        let regions = regions(&self.template, &model.constraints, condition)?;
+        let mut warnings = Vec::new();
+        if self.shrink > 0.0 {
+            warnings.push(format!(
+                "the latent correlation matrix was shrunk by {:.1e} toward the identity (collinear or constant columns)",
+                self.shrink
+            ));
+        }
+        // The latent intervals of every dimension.
+        let mut boxes: Vec<Vec<(f64, f64)>> = Vec::with_capacity(self.dims.len());
+        for &c in &self.dims {
+            let name = &self.template.columns[c].name;
+            let (region, nullable) = &regions.columns[c];
+            let intervals = match (&self.margins[c], region) {
+                (Margin::Numbers { knots, .. }, Region::Numbers { lo, hi }) => {
+                    if knots.is_empty() {
+                        if !nullable {
+                            return Err(GenError::Impossible(format!("{name} has no values to learn from")));
+                        }
+                        vec![(f64::NEG_INFINITY, f64::INFINITY)]
+                    } else {
+                        let (u_lo, u_hi) = knot_interval(knots, *lo, *hi).ok_or_else(|| {
+                            GenError::Impossible(format!(
+                                "{name} must lie in [{lo}, {hi}], but its values range over [{}, {}]; the copula's empirical margins do not extrapolate",
+                                knots[0],
+                                knots[knots.len() - 1]
+                            ))
+                        })?;
+                        vec![(normal::quantile(u_lo), normal::quantile(u_hi))]
+                    }
+                }
+                (Margin::Labels { order, cumulative, .. }, Region::Labels { allowed }) => {
+                    let mut intervals: Vec<(f64, f64)> = Vec::new();
+                    for (k, code) in order.iter().enumerate() {
+                        if allowed.as_ref().is_none_or(|a| a.contains(code)) {
+                            let (a, b) =
+                                (normal::quantile(cumulative[k]), normal::quantile(cumulative[k + 1]));
+                            match intervals.last_mut() {
+                                Some(last) if last.1 == a => last.1 = b,
+                                _ => intervals.push((a, b)),
+                            }
+                        }
+                    }
+                    if intervals.is_empty() {
+                        if order.is_empty() && *nullable {
+                            intervals.push((f64::NEG_INFINITY, f64::INFINITY));
+                        } else {
+                            return Err(GenError::Impossible(format!(
+                                "none of the allowed labels of {name} occurs in the data"
+                            )));
+                        }
+                    }
+                    intervals
+                }
+                _ => unreachable!("regions follow the columns"),
+            };
+            boxes.push(intervals);
+        }
+        let restricted: Vec<usize> = (0..self.dims.len())
+            .filter(|&k| boxes[k].len() != 1 || boxes[k][0] != (f64::NEG_INFINITY, f64::INFINITY))
+            .collect();
+        let plan = Plan::new(&self.correlation, &restricted, self.shrink);
+        let d = self.dims.len();
+        let latents: Vec<Vec<f64>> = blocks(n, seed, |_, range, rng| {
+            let mut out = Vec::with_capacity(range.len() * d);
+            let mut state: Vec<f64> =
+                restricted.iter().map(|&k| draw_union(rng, 0.0, 1.0, &boxes[k])).collect();
+            for _ in 0..BURN_IN {
+                plan.sweep(rng, &mut state, &restricted, &boxes);
+            }
+            let mut z = vec![0.0; d];
+            for i in range.clone() {
+                if i > range.start {
+                    for _ in 0..THIN {
+                        plan.sweep(rng, &mut state, &restricted, &boxes);
+                    }
+                }
+                plan.complete(rng, &state, &mut z);
+                out.extend_from_slice(&z);
+            }
+            out
+        });
+        let latents: Vec<f64> = latents.into_iter().flatten().collect();
+        // Nulls: independent of the latents, never where the region forbids them.
+        let nulls: Vec<Vec<bool>> = blocks(n, seed ^ 0x6E75_6C6C, |_, range, rng| {
+            range
+                .flat_map(|_| {
+                    self.dims
+                        .iter()
+                        .map(|&c| {
+                            let share = self.margins[c].null_share();
+                            regions.columns[c].1 && share > 0.0 && rng.random_bool(share.min(1.0))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        });
+        let nulls: Vec<bool> = nulls.into_iter().flatten().collect();
+        let columns = self.template.columns.len();
+        let mut numbers: Vec<Option<Vec<Option<f64>>>> = vec![None; columns];
+        let mut codes: Vec<Option<Vec<Option<u32>>>> = vec![None; columns];
+        let mut levels: Vec<Option<Vec<String>>> = vec![None; columns];
+        for (c, column) in self.template.columns.iter().enumerate() {
+            if let (Margin::Id, Values::Labels { .. }) = (&self.margins[c], &column.values) {
+                codes[c] = Some(vec![None; n]);
+            } else if let Margin::Id = self.margins[c] {
+                numbers[c] = Some((0..n).map(|r| Some(r as f64)).collect());
+            }
+        }
+        for (k, &c) in self.dims.iter().enumerate() {
+            let latent = (0..n).map(|r| (latents[r * d + k], nulls[r * d + k]));
+            match (&self.margins[c], &regions.columns[c].0, &self.template.columns[c].values) {
+                (Margin::Numbers { knots, .. }, Region::Numbers { lo, hi }, _) => {
+                    numbers[c] = Some(
+                        latent
+                            .map(|(z, null)| {
+                                (!null && !knots.is_empty())
+                                    .then(|| knot_quantile(knots, normal::cdf(z)).clamp(*lo, *hi))
+                            })
+                            .collect(),
+                    );
+                }
+                (Margin::Labels { order, cumulative, .. }, _, Values::Labels { levels: l, .. }) => {
+                    codes[c] = Some(
+                        latent
+                            .map(|(z, null)| {
+                                if null || order.is_empty() {
+                                    return None;
+                                }
+                                let u = normal::cdf(z);
+                                let k = cumulative[1..].partition_point(|&c| c < u).min(order.len() - 1);
+                                Some(order[k])
+                            })
+                            .collect(),
+                    );
+                    levels[c] = Some(l.clone());
+                }
+                _ => unreachable!("margins follow the columns"),
+            }
+        }
+        let table = assemble(model, &levels, numbers, codes, seed)?;
+        Ok(Sample { table, weights: None, warnings })
+    }
+}
+
+fn pairwise_correlation(a: &[Option<f64>], b: &[Option<f64>], n: usize) -> f64 {
+    let pairs: Vec<(f64, f64)> = (0..n).filter_map(|i| Some((a[i]?, b[i]?))).collect();
+    if pairs.len() < 3 {
+        return 0.0;
+    }
+    let m = pairs.len() as f64;
+    let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f64>() / m, pairs.iter().map(|p| p.1).sum::<f64>() / m);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    if saa <= 0.0 || sbb <= 0.0 { 0.0 } else { (sab / (saa * sbb).sqrt()).clamp(-1.0, 1.0) }
+}
+
+/// A standard-form draw N(mean, sd²) restricted to a union of intervals.
+fn draw_union(rng: &mut impl Rng, mean: f64, sd: f64, intervals: &[(f64, f64)]) -> f64 {
+    let standard: Vec<(f64, f64)> =
+        intervals.iter().map(|(a, b)| ((a - mean) / sd, (b - mean) / sd)).collect();
+    let masses: Vec<f64> = standard
+        .iter()
+        .map(|&(a, b)| {
+            if a >= 0.0 { normal::survival(a) - normal::survival(b) } else { normal::cdf(b) - normal::cdf(a) }
+        })
+        .collect();
+    let total: f64 = masses.iter().sum();
+    let chosen = if total > 0.0 && total.is_finite() {
+        let mut u = normal::open_unit(rng) * total;
+        let mut chosen = standard.len() - 1;
+        for (k, m) in masses.iter().enumerate() {
+            if u < *m {
+                chosen = k;
+                break;
+            }
+            u -= m;
+        }
+        chosen
+    } else {
+        // All mass underflows: the interval nearest the mean.
+        (0..standard.len())
+            .min_by(|&x, &y| {
+                let distance = |(a, b): (f64, f64)| {
+                    if a > 0.0 {
+                        a
+                    } else if b < 0.0 {
+                        -b
+                    } else {
+                        0.0
+                    }
+                };
+                distance(standard[x]).total_cmp(&distance(standard[y]))
+            })
+            .unwrap_or(0)
+    };
+    let (a, b) = standard[chosen];
+    let z = normal::truncated(rng, a, b);
+    (mean + sd * z).clamp(intervals[chosen].0, intervals[chosen].1)
+}
+
+/// Precomputed conditionals: Gibbs steps over the restricted dimensions, then the free ones
+/// given them.
+struct Plan {
+    d: usize,
+    /// For restricted dimension i (in `restricted` order): the weights of the others in its
+    /// conditional mean, and its conditional standard deviation.
+    gibbs: Vec<(Vec<f64>, f64)>,
+    free: Vec<usize>,
+    /// Free latents = gain · restricted + factor · ε.
+    gain: Vec<Vec<f64>>,
+    factor: Matrix,
+    restricted: Vec<usize>,
+}
+
+impl Plan {
+    fn new(correlation: &Matrix, restricted: &[usize], shrink: f64) -> Self {
+        let d = correlation.n;
+        let sigma = |i: usize, j: usize| {
+            let v = correlation.get(i, j);
+            if i == j { v } else { (1.0 - shrink) * v }
+        };
+        let free: Vec<usize> = (0..d).filter(|k| !restricted.contains(k)).collect();
+        let m = restricted.len();
+        let cc: Vec<Vec<f64>> =
+            restricted.iter().map(|&i| restricted.iter().map(|&j| sigma(i, j)).collect()).collect();
+        // Precision of the restricted block, column by column.
+        let mut precision = vec![vec![0.0; m]; m];
+        for j in 0..m {
+            let mut unit = vec![0.0; m];
+            unit[j] = 1.0;
+            let column = normal::solve(&cc, &unit).unwrap_or(unit);
+            for i in 0..m {
+                precision[i][j] = column[i];
+            }
+        }
+        let gibbs = (0..m)
+            .map(|i| {
+                let q = precision[i][i].max(1e-12);
+                let weights = (0..m).map(|j| if i == j { 0.0 } else { -precision[i][j] / q }).collect();
+                (weights, 1.0 / q.sqrt())
+            })
+            .collect();
+        // gain = Σ_FC Σ_CC⁻¹; conditional covariance Σ_FF - gain Σ_CF.
+        let gain: Vec<Vec<f64>> = free
+            .iter()
+            .map(|&f| {
+                let fc: Vec<f64> = restricted.iter().map(|&c| sigma(f, c)).collect();
+                (0..m).map(|j| (0..m).map(|k| fc[k] * precision[k][j]).sum()).collect()
+            })
+            .collect();
+        let mut conditional = vec![0.0; free.len() * free.len()];
+        for (a, &fa) in free.iter().enumerate() {
+            for (b, &fb) in free.iter().enumerate() {
+                let explained: f64 = (0..m).map(|k| gain[a][k] * sigma(restricted[k], fb)).sum();
+                conditional[a * free.len() + b] = sigma(fa, fb) - explained;
+            }
+        }
+        let (factor, _) = Matrix { n: free.len(), values: conditional }.cholesky_shrunk();
+        Plan { d, gibbs, free, gain, factor, restricted: restricted.to_vec() }
+    }
+
+    fn sweep(&self, rng: &mut impl Rng, state: &mut [f64], restricted: &[usize], boxes: &[Vec<(f64, f64)>]) {
+        for (i, (weights, sd)) in self.gibbs.iter().enumerate() {
+            let mean: f64 = weights.iter().zip(state.iter()).map(|(w, z)| w * z).sum();
+            state[i] = draw_union(rng, mean, *sd, &boxes[restricted[i]]);
+        }
+    }
+
+    fn complete(&self, rng: &mut impl Rng, state: &[f64], z: &mut [f64]) {
+        debug_assert_eq!(z.len(), self.d);
+        for (i, &k) in self.restricted.iter().enumerate() {
+            z[k] = state[i];
+        }
+        let f = self.free.len();
+        let mut eps = [0.0f64; 64];
+        let mut heap = Vec::new();
+        let eps: &mut [f64] = if f <= 64 {
+            &mut eps[..f]
+        } else {
+            heap.resize(f, 0.0);
+            &mut heap
+        };
+        for e in eps.iter_mut() {
+            *e = StandardNormal.sample(rng);
+        }
+        for (a, &k) in self.free.iter().enumerate() {
+            let explained: f64 = self.gain[a].iter().zip(state).map(|(g, s)| g * s).sum();
+            let noise: f64 =
+                self.factor.values[a * f..=a * f + a].iter().zip(eps.iter()).map(|(l, e)| l * e).sum();
+            z[k] = explained + noise;
+        }
+    }
+}

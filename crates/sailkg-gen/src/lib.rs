@@ -1,0 +1,229 @@
+//! SAIL-KG generation engine: ontology-constrained, conditional sampling of synthetic rows for
+//! the long tail. Pure Rust on `rand` and `rand_distr`; it knows nothing of the store — tables
+//! come in as Arrow record batches, constraints as [`Constraints`] (the CLI reads them from the
+//! SHACL shapes), and rows go out as Arrow.
+//!
+//! Every method fits a [`Model`] (serializable with its parameters) and samples `n` rows under a
+//! [`Condition`] inside the [`Region`] of each column, by construction. Sampling is reproducible:
+//! rows are made in blocks of [`BLOCK`] rows, each block from its own random stream derived from
+//! the seed and the block number, so the same seed gives the same rows whatever the thread count.
+
+mod bootstrap;
+pub mod condition;
+mod copula;
+pub mod normal;
+pub mod region;
+pub mod table;
+
+pub use condition::{Condition, Value};
+pub use region::{ColumnConstraint, Constraints, Region, Regions};
+pub use table::{Column, NumberKind, Role, Table, Values};
+
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+/// Rows per random stream.
+pub const BLOCK: usize = 1024;
+
+/// Why fitting or sampling failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    /// The input table cannot be used.
+    #[error("{0}")]
+    Input(String),
+    /// The condition does not parse or does not fit the table; `column` is 1-based.
+    #[error("condition, column {column}: {message}")]
+    Condition { column: usize, message: String },
+    /// A constraint is malformed.
+    #[error("constraint: {0}")]
+    Constraint(String),
+    /// Nothing can satisfy the constraints and the condition.
+    #[error("impossible: {0}")]
+    Impossible(String),
+    /// A saved model cannot be read.
+    #[error("model: {0}")]
+    Model(String),
+}
+
+/// The sampling methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Real rows drawn with replacement.
+    Bootstrap,
+    /// Real rows drawn with replacement, the same number from every class of a column.
+    StratifiedBootstrap,
+    /// Real rows drawn with replacement, numeric columns moved by kernel noise.
+    SmoothedBootstrap,
+    /// Gaussian copula with empirical marginals; conditions exact in the latent space.
+    Copula,
+}
+
+impl Method {
+    /// The names the CLI takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Bootstrap => "bootstrap",
+            Method::StratifiedBootstrap => "stratified-bootstrap",
+            Method::SmoothedBootstrap => "smoothed-bootstrap",
+            Method::Copula => "copula",
+        }
+    }
+}
+
+/// Settings of fitting.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct FitOptions {
+    /// The class column of the stratified bootstrap.
+    pub class: Option<String>,
+    /// Kernel width of the smoothed bootstrap, as a multiple of Silverman's bandwidth (0: 1.0).
+    pub smoothing: f64,
+}
+
+/// A fitted model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Model {
+    pub method: Method,
+    pub constraints: Constraints,
+    /// Column names, roles and output types, in order.
+    pub schema: Vec<(String, Role, Option<NumberKind>, bool)>,
+    /// The time zone of each timestamp column.
+    timezones: Vec<Option<String>>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Kind {
+    Bootstrap(bootstrap::Bootstrap),
+    Copula(copula::Copula),
+}
+
+/// What a sample gives back.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub table: Table,
+    /// Per-row importance weights, for methods that tilt the distribution.
+    pub weights: Option<Vec<f64>>,
+    /// Things the user should know (a class with one row, a shrunk correlation matrix).
+    pub warnings: Vec<String>,
+}
+
+/// Fits `method` on `table` under `constraints`.
+pub fn fit(
+    method: Method,
+    table: &Table,
+    constraints: &Constraints,
+    options: &FitOptions,
+) -> Result<Model, GenError> {
+    if table.rows() == 0 {
+        return Err(GenError::Input("the table has no rows".into()));
+    }
+    // Checks the constraints against the table once, with no condition.
+    region::regions(table, constraints, &Condition::default())?;
+    let schema = table
+        .columns
+        .iter()
+        .map(|c| match &c.values {
+            Values::Numbers { kind, .. } => (c.name.clone(), c.role, Some(*kind), false),
+            Values::Labels { boolean, .. } => (c.name.clone(), c.role, None, *boolean),
+        })
+        .collect();
+    let timezones = table
+        .columns
+        .iter()
+        .map(|c| match &c.values {
+            Values::Numbers { timezone, .. } => timezone.clone(),
+            Values::Labels { .. } => None,
+        })
+        .collect();
+    let kind = match method {
+        Method::Bootstrap | Method::StratifiedBootstrap | Method::SmoothedBootstrap => {
+            Kind::Bootstrap(bootstrap::Bootstrap::fit(method, table, options)?)
+        }
+        Method::Copula => Kind::Copula(copula::Copula::fit(table)?),
+    };
+    Ok(Model { method, constraints: constraints.clone(), schema, timezones, kind })
+}
+
+impl Model {
+    /// Samples `n` rows satisfying `condition` and the constraints, from `seed`.
+    pub fn sample(&self, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
+        match &self.kind {
+            Kind::Bootstrap(model) => model.sample(self, n, condition, seed),
+            Kind::Copula(model) => model.sample(self, n, condition, seed),
+        }
+    }
+
+    /// The model with its parameters as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a model serializes")
+    }
+
+    /// Reads a model written by [`Model::to_json`].
+    pub fn from_json(text: &str) -> Result<Self, GenError> {
+        serde_json::from_str(text).map_err(|e| GenError::Model(e.to_string()))
+    }
+}
+
+/// The random stream of one block.
+pub(crate) fn stream(seed: u64, block: usize) -> Xoshiro256PlusPlus {
+    // SplitMix64 of the pair, so neighbouring seeds and blocks give unrelated streams.
+    let mut z = seed ^ (block as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
+}
+
+/// Runs `make(block, rows, rng)` for every block of `n` rows in parallel, in block order.
+pub(crate) fn blocks<T: Send>(
+    n: usize,
+    seed: u64,
+    make: impl Fn(usize, std::ops::Range<usize>, &mut Xoshiro256PlusPlus) -> T + Sync,
+) -> Vec<T> {
+    (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = stream(seed, b);
+            make(b, b * BLOCK..((b + 1) * BLOCK).min(n), &mut rng)
+        })
+        .collect()
+}
+
+/// Builds the output table from per-column generated values, in the model's schema.
+pub(crate) fn assemble(
+    model: &Model,
+    levels: &[Option<Vec<String>>],
+    numbers: Vec<Option<Vec<Option<f64>>>>,
+    codes: Vec<Option<Vec<Option<u32>>>>,
+    seed: u64,
+) -> Result<Table, GenError> {
+    let mut columns = Vec::with_capacity(model.schema.len());
+    for (i, ((name, role, kind, boolean), (numbers, codes))) in
+        model.schema.iter().zip(numbers.into_iter().zip(codes)).enumerate()
+    {
+        let values = match (kind, numbers, codes) {
+            (Some(kind), Some(values), _) => {
+                let values = match kind {
+                    NumberKind::Float => values,
+                    _ => values.into_iter().map(|v| v.map(f64::round)).collect(),
+                };
+                Values::Numbers { kind: *kind, values, timezone: model.timezones[i].clone() }
+            }
+            (None, _, Some(codes)) if *role == Role::Id => {
+                // Fresh identifiers: never a real one.
+                let levels: Vec<String> = (0..codes.len()).map(|r| format!("syn-{seed:x}-{r}")).collect();
+                Values::Labels { codes: (0..codes.len() as u32).map(Some).collect(), levels, boolean: false }
+            }
+            (None, _, Some(codes)) => {
+                Values::Labels { levels: levels[i].clone().unwrap_or_default(), codes, boolean: *boolean }
+            }
+            _ => return Err(GenError::Input(format!("no values were generated for {name}"))),
+        };
+        columns.push(Column { name: name.clone(), role: *role, values });
+    }
+    Table::new(columns)
+}
+
+#[cfg(test)]
+mod tests;
