@@ -37,23 +37,34 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Query { query, format, union } => run_query(&config, &read_arg(&query)?, format, union),
         Command::Update { update } => run_update(&config, &read_arg(&update)?),
-        Command::Generate { from, method, n, r#where, seed, stratify, smooth, name, out, model_out } => {
-            crate::generate::generate(
-                &config,
-                crate::generate::Request {
-                    from,
-                    method,
-                    n,
-                    condition: r#where,
-                    seed,
-                    stratify,
-                    smooth,
-                    name,
-                    out,
-                    model_out,
-                },
-            )
-        }
+        Command::Generate {
+            from,
+            method,
+            n,
+            r#where,
+            seed,
+            stratify,
+            smooth,
+            name,
+            out,
+            model_out,
+            into_store,
+        } => crate::generate::generate(
+            &config,
+            crate::generate::Request {
+                from,
+                method,
+                n,
+                condition: r#where,
+                seed,
+                stratify,
+                smooth,
+                name,
+                out,
+                model_out,
+                into_store,
+            },
+        ),
         Command::Serve { bind, pg_bind, read_only, demo } => {
             if let Some(bind) = bind {
                 config.server.bind = bind;

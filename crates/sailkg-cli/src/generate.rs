@@ -25,6 +25,7 @@ pub(crate) struct Request {
     pub name: Option<String>,
     pub out: Option<PathBuf>,
     pub model_out: Option<PathBuf>,
+    pub into_store: bool,
 }
 
 pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
@@ -47,6 +48,18 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     let store = open(config)?;
     let started = std::time::SystemTime::now();
     let batches = read(&store, config, &request.from)?;
+    // Several values per instance (list columns of class views) are not generated yet.
+    let batches = match batches.first().map(|b| b.schema()) {
+        Some(schema) => {
+            let keep: Vec<usize> =
+                (0..schema.fields().len()).filter(|&i| !schema.field(i).data_type().is_nested()).collect();
+            for field in schema.fields().iter().filter(|f| f.data_type().is_nested()) {
+                eprintln!("note: {} holds several values per row and is left out", field.name());
+            }
+            batches.iter().map(|b| b.project(&keep)).collect::<Result<Vec<_>, _>>()?
+        }
+        None => batches,
+    };
     let mut table =
         sailkg_gen::Table::from_batches(&batches).map_err(|e| UserError(format!("{}: {e}", request.from)))?;
     for column in &mut table.columns {
@@ -54,9 +67,18 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
             column.role = Role::Id;
         }
     }
-    let constraints = match request.from.strip_prefix("kg.") {
-        Some(view) if !Path::new(&request.from).exists() => shacl_constraints(&store, config, view)?,
-        _ => Constraints::default(),
+    let view = match request.from.strip_prefix("kg.") {
+        Some(view) if !Path::new(&request.from).exists() => view_columns(&store, config, view)?,
+        _ => None,
+    };
+    if request.into_store && view.is_none() {
+        return Err(
+            UserError("--into-store writes instances of a class: generate --from kg.<class>".into()).into()
+        );
+    }
+    let constraints = match &view {
+        Some(view) => shacl_constraints(&store, config, view)?,
+        None => Constraints::default(),
     };
     let constraints = Constraints {
         columns: constraints.columns.into_iter().filter(|(name, _)| table.position(name).is_some()).collect(),
@@ -100,7 +122,13 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         std::fs::write(path, model.to_json()).with_context(|| path.display().to_string())?;
     }
     record(&store, &run, &request, method, seed, &condition, &table_path, batch.num_rows(), started)?;
-    reindex(&store, Change::Graphs(vec![Some(vocab::GRAPH_CATALOG.to_owned())]));
+    let mut changed = vec![Some(vocab::GRAPH_CATALOG.to_owned())];
+    if let (true, Some(view)) = (request.into_store, &view) {
+        let graph = write_instances(&store, &run, view, &batch)?;
+        println!("{} instances of <{}> written to <{graph}>", batch.num_rows(), view.class);
+        changed.push(Some(graph));
+    }
+    reindex(&store, Change::Graphs(changed));
     println!(
         "{} rows by {} from {} (fit {:.3} s, sample {:.3} s, {:.0} rows/s), seed {seed}",
         batch.num_rows(),
@@ -182,14 +210,16 @@ fn read(
     })
 }
 
-/// The SHACL constraints of the class behind a class view, by column: the property shapes of
-/// the node shapes targeting the class in the shapes graph (`sh:minInclusive`,
-/// `sh:maxInclusive`, `sh:minExclusive`, `sh:maxExclusive`, `sh:in`, `sh:pattern`,
-/// `sh:minCount`).
-fn shacl_constraints(store: &sailkg_store::Store, config: &Config, view: &str) -> Result<Constraints> {
+/// The class behind a class view and its (column, property) pairs.
+struct ViewColumns {
+    class: String,
+    columns: Vec<(String, String)>,
+}
+
+fn view_columns(store: &sailkg_store::Store, config: &Config, view: &str) -> Result<Option<ViewColumns>> {
     let timeout = config.query_timeout();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let columns = runtime.block_on(async {
+    let rows = runtime.block_on(async {
         let ctx = sailkg_sql::session(store, timeout)?;
         let sql = format!(
             "SELECT c.class, cc.\"column\", cc.property FROM meta.classes c JOIN meta.class_columns cc ON cc.view = c.view WHERE c.view = '{}'",
@@ -213,7 +243,23 @@ fn shacl_constraints(store: &sailkg_store::Store, config: &Config, view: &str) -
         }
         Ok::<_, anyhow::Error>(rows)
     })?;
-    let Some(class) = columns.first().map(|r| r.0.clone()) else { return Ok(Constraints::default()) };
+    Ok(rows.first().map(|r| r.0.clone()).map(|class| ViewColumns {
+        class,
+        columns: rows.into_iter().map(|(_, column, property)| (column, property)).collect(),
+    }))
+}
+
+/// The SHACL constraints of the class behind a class view, by column: the property shapes of
+/// the node shapes targeting the class in the shapes graph (`sh:minInclusive`,
+/// `sh:maxInclusive`, `sh:minExclusive`, `sh:maxExclusive`, `sh:in`, `sh:pattern`,
+/// `sh:minCount`).
+fn shacl_constraints(
+    store: &sailkg_store::Store,
+    config: &Config,
+    view: &ViewColumns,
+) -> Result<Constraints> {
+    let timeout = config.query_timeout();
+    let class = &view.class;
     let query = format!(
         "PREFIX sh: <http://www.w3.org/ns/shacl#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> \
          SELECT ?path ?kind ?value WHERE {{ GRAPH <{}> {{ ?shape sh:targetClass <{class}> ; sh:property ?ps . ?ps sh:path ?path . \
@@ -234,7 +280,7 @@ fn shacl_constraints(store: &sailkg_store::Store, config: &Config, view: &str) -
         else {
             continue;
         };
-        let Some((_, column, _)) = columns.iter().find(|r| r.2 == path.as_str()) else { continue };
+        let Some((column, _)) = view.columns.iter().find(|r| r.1 == path.as_str()) else { continue };
         let entry = constraints.columns.entry(column.clone()).or_default();
         let text = match value {
             Term::Literal(l) => l.value().to_owned(),
@@ -254,6 +300,93 @@ fn shacl_constraints(store: &sailkg_store::Store, config: &Config, view: &str) -
         }
     }
     Ok(constraints)
+}
+
+/// The rows as instances of the view's class in `urn:sailkg:graph:synthetic/{run}`, each
+/// `prov:wasGeneratedBy` the run. Values are typed by their column: integers, doubles, dates,
+/// timestamps, booleans; text that is an absolute IRI stays an IRI. All or nothing.
+fn write_instances(
+    store: &sailkg_store::Store,
+    run: &str,
+    view: &ViewColumns,
+    batch: &datafusion::arrow::array::RecordBatch,
+) -> Result<String> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{
+        DataType, Date32Type, Float64Type, Int64Type, TimestampMicrosecondType,
+    };
+    use oxigraph::model::vocab::{rdf, xsd};
+    let graph = vocab::synthetic_graph(run);
+    let graph_node = NamedNode::new(&graph)?;
+    let activity = NamedNode::new_unchecked(format!("urn:sailkg:run:generate/{run}"));
+    let class = NamedNode::new(&view.class)?;
+    let generated_by = NamedNode::new_unchecked("http://www.w3.org/ns/prov#wasGeneratedBy");
+    let schema = batch.schema();
+    let mut quads = Vec::with_capacity(batch.num_rows() * (schema.fields().len() + 1));
+    let subjects: Vec<NamedNode> = (0..batch.num_rows())
+        .map(|i| NamedNode::new_unchecked(format!("urn:sailkg:synthetic:{run}/{i}")))
+        .collect();
+    for subject in &subjects {
+        quads.push(Quad::new(subject.clone(), rdf::TYPE, class.clone(), graph_node.clone()));
+        quads.push(Quad::new(subject.clone(), generated_by.clone(), activity.clone(), graph_node.clone()));
+    }
+    for (c, field) in schema.fields().iter().enumerate() {
+        let Some((_, property)) = view.columns.iter().find(|(column, _)| column == field.name()) else {
+            continue;
+        };
+        let property = NamedNode::new(property)?;
+        let array = batch.column(c);
+        for (row, subject) in subjects.iter().enumerate() {
+            if array.is_null(row) {
+                continue;
+            }
+            let typed = |value: String, datatype| Term::from(Literal::new_typed_literal(value, datatype));
+            let object = match field.data_type() {
+                DataType::Int64 => {
+                    typed(array.as_primitive::<Int64Type>().value(row).to_string(), xsd::INTEGER)
+                }
+                DataType::Float64 => {
+                    let v = array.as_primitive::<Float64Type>().value(row);
+                    typed(if v.is_finite() { format!("{v:?}") } else { "NaN".into() }, xsd::DOUBLE)
+                }
+                DataType::Boolean => typed(array.as_boolean().value(row).to_string(), xsd::BOOLEAN),
+                DataType::Date32 => {
+                    let (y, m, d) = sailkg_core::terms::civil_from_days(i64::from(
+                        array.as_primitive::<Date32Type>().value(row),
+                    ));
+                    typed(format!("{y:04}-{m:02}-{d:02}"), xsd::DATE)
+                }
+                DataType::Timestamp(..) => {
+                    let micros = array.as_primitive::<TimestampMicrosecondType>().value(row);
+                    let seconds = micros.div_euclid(1_000_000);
+                    let (y, m, d) = sailkg_core::terms::civil_from_days(seconds.div_euclid(86_400));
+                    let s = seconds.rem_euclid(86_400);
+                    typed(
+                        format!(
+                            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+                            s / 3600,
+                            s / 60 % 60,
+                            s % 60,
+                            micros.rem_euclid(1_000_000)
+                        ),
+                        xsd::DATE_TIME,
+                    )
+                }
+                _ => {
+                    let text = datafusion::arrow::util::display::array_value_to_string(array, row)?;
+                    let looks_like_iri = ["http://", "https://", "urn:"].iter().any(|p| text.starts_with(p));
+                    match NamedNode::new(&text) {
+                        Ok(iri) if looks_like_iri => iri.into(),
+                        _ => Literal::new_simple_literal(text).into(),
+                    }
+                }
+            };
+            quads.push(Quad::new(subject.clone(), property.clone(), object, graph_node.clone()));
+        }
+    }
+    store.oxigraph().extend(quads).map_err(sailkg_store::StoreError::from)?;
+    store.mark_changed();
+    Ok(graph)
 }
 
 fn write(path: &Path, batch: &datafusion::arrow::array::RecordBatch) -> Result<()> {

@@ -214,6 +214,10 @@ pub enum Command {
         /// Save the fitted model with its parameters (JSON).
         #[arg(long, value_name = "FILE")]
         model_out: Option<PathBuf>,
+        /// With --from kg.<class>: also write the rows as instances of the class into the graph
+        /// urn:sailkg:graph:synthetic/<run>, each prov:wasGeneratedBy the run.
+        #[arg(long)]
+        into_store: bool,
     },
     /// Manage the search index.
     Index {

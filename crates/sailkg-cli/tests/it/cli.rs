@@ -494,6 +494,7 @@ fn generate_from_a_class_view_keeps_its_shacl_constraints() {
             if i % 10 == 0 { "south" } else { "north" }
         ));
     }
+    turtle.push_str("ex:s0 ex:tag \"rare\", \"coastal\" .\n");
     let storms = dir.path().join("storms.ttl");
     std::fs::write(&storms, turtle).unwrap();
     let shapes = dir.path().join("shapes.ttl");
