@@ -41,7 +41,8 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         (crate::GenMethod::Bootstrap, None, Some(_)) => Method::SmoothedBootstrap,
         (crate::GenMethod::Bootstrap, None, None) => Method::Bootstrap,
         (crate::GenMethod::Copula, None, None) => Method::Copula,
-        (crate::GenMethod::Copula, ..) => {
+        (crate::GenMethod::Smote, None, None) => Method::Smote,
+        (crate::GenMethod::Copula | crate::GenMethod::Smote, ..) => {
             return Err(UserError("--stratify and --smooth apply to the bootstrap only".into()).into());
         }
     };

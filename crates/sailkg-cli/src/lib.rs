@@ -354,6 +354,8 @@ pub enum GenMethod {
     Bootstrap,
     /// Gaussian copula with empirical margins; conditions exact in the latent space.
     Copula,
+    /// SMOTE-NC: interpolation between a real row and one of its 5 nearest neighbours.
+    Smote,
 }
 
 /// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).

@@ -13,6 +13,7 @@ pub mod condition;
 mod copula;
 pub mod normal;
 pub mod region;
+mod smote;
 pub mod table;
 
 pub use condition::{Condition, Value};
@@ -58,6 +59,8 @@ pub enum Method {
     SmoothedBootstrap,
     /// Gaussian copula with empirical marginals; conditions exact in the latent space.
     Copula,
+    /// Interpolation between a real row and one of its nearest neighbours (SMOTE-NC).
+    Smote,
 }
 
 impl Method {
@@ -68,6 +71,7 @@ impl Method {
             Method::StratifiedBootstrap => "stratified-bootstrap",
             Method::SmoothedBootstrap => "smoothed-bootstrap",
             Method::Copula => "copula",
+            Method::Smote => "smote",
         }
     }
 }
@@ -97,6 +101,7 @@ pub struct Model {
 enum Kind {
     Bootstrap(bootstrap::Bootstrap),
     Copula(copula::Copula),
+    Smote(smote::Smote),
 }
 
 /// What a sample gives back.
@@ -142,6 +147,7 @@ pub fn fit(
             Kind::Bootstrap(bootstrap::Bootstrap::fit(method, table, options)?)
         }
         Method::Copula => Kind::Copula(copula::Copula::fit(table)?),
+        Method::Smote => Kind::Smote(smote::Smote::fit(table)),
     };
     Ok(Model { method, constraints: constraints.clone(), schema, timezones, kind })
 }
@@ -152,6 +158,7 @@ impl Model {
         match &self.kind {
             Kind::Bootstrap(model) => model.sample(self, n, condition, seed),
             Kind::Copula(model) => model.sample(self, n, condition, seed),
+            Kind::Smote(model) => model.sample(self, n, condition, seed),
         }
     }
 

@@ -127,7 +127,7 @@ fn conditions_and_constraints_hold_on_every_row() {
             ..Default::default()
         },
     );
-    for method in [Method::Copula, Method::Bootstrap, Method::SmoothedBootstrap] {
+    for method in [Method::Copula, Method::Bootstrap, Method::SmoothedBootstrap, Method::Smote] {
         let model = fit(method, &table, &constraints, &FitOptions::default()).unwrap();
         let condition = Condition::parse("wind >= 20 and wind < 30 and weather in ('rain', 'snow')").unwrap();
         let sample = model.sample(3000, &condition, 11).unwrap();
@@ -217,4 +217,24 @@ fn arrow_round_trip_keeps_types() {
     assert_eq!(back.columns[1].role, Role::Categorical);
     assert_eq!(back.columns[3].values, table.columns[3].values);
     assert_eq!(texts(&back, "weather"), texts(&table, "weather"));
+}
+
+#[test]
+fn smote_interpolates_inside_the_rare_class() {
+    let table = weather();
+    let model = fit(Method::Smote, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let sample = model.sample(300, &Condition::parse("weather = 'rain'").unwrap(), 4).unwrap();
+    let rain: Vec<usize> =
+        (0..table.rows()).filter(|&r| texts(&table, "weather")[r].as_deref() == Some("rain")).collect();
+    let real = numbers(&table, "temperature");
+    let (lo, hi) =
+        rain.iter().map(|&r| real[r].unwrap()).fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    for t in numbers(&sample.table, "temperature").into_iter().flatten() {
+        assert!((lo..=hi).contains(&t), "{t} outside the rain rows' range [{lo}, {hi}]");
+    }
+    assert!(texts(&sample.table, "weather").iter().all(|w| w.as_deref() == Some("rain")));
+    assert!(matches!(
+        model.sample(5, &Condition::parse("weather = 'hail'").unwrap(), 4),
+        Err(GenError::Impossible(_))
+    ));
 }

@@ -412,7 +412,9 @@ fn generate_the_rarest_class_with_provenance_and_reproducibly() {
     let disasters = shared().join("data/demo/disasters.csv");
     let rare = "Entity = 'Mass movement (dry)'";
     let mut outputs = Vec::new();
-    for (name, method) in [("rare_a", "copula"), ("rare_b", "copula"), ("rare_boot", "bootstrap")] {
+    for (name, method) in
+        [("rare_a", "copula"), ("rare_b", "copula"), ("rare_boot", "bootstrap"), ("rare_smote", "smote")]
+    {
         let out = dir.path().join(format!("{name}.csv"));
         let output = run(
             &data,
@@ -464,7 +466,7 @@ fn generate_the_rarest_class_with_provenance_and_reproducibly() {
             "SELECT (COUNT(*) AS ?n) { GRAPH <urn:sailkg:graph:catalog> { ?run a <urn:sailkg:vocab#GenerationRun> ; \
              <urn:sailkg:vocab#condition> ?c ; <http://www.w3.org/ns/prov#generated> ?table } }"
         ),
-        "3"
+        "4"
     );
     // Bad input: a located condition error, an impossible condition, an unknown source.
     let output =
