@@ -99,6 +99,12 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         eprintln!("warning: {warning}");
     }
     let batch = sample.table.to_batch()?;
+    // Evaluation against the real rows, and against those inside the condition (the rare case).
+    let report = sailkg_gen::eval::evaluate(&table, &sample.table);
+    let regions = sailkg_gen::region::regions(&table, &constraints, &condition)?;
+    let inside: Vec<usize> = (0..table.rows()).filter(|&r| regions.contains(&table, r)).collect();
+    let conditional = (!condition.is_empty() && !inside.is_empty())
+        .then(|| sailkg_gen::eval::evaluate(&table.select(&inside), &sample.table));
     let run = match &request.name {
         Some(name) if is_sql_name(name) => name.clone(),
         Some(name) => {
@@ -122,7 +128,26 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     if let Some(path) = &request.model_out {
         std::fs::write(path, model.to_json()).with_context(|| path.display().to_string())?;
     }
-    record(&store, &run, &request, method, seed, &condition, &table_path, batch.num_rows(), started)?;
+    let report_path = dir.join(format!("{run}.report.json"));
+    let report_json = serde_json::json!({
+        "run": run, "method": method.name(), "seed": seed, "from": request.from, "condition": condition.text,
+        "rows": batch.num_rows(), "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
+        "warnings": sample.warnings, "against_all_real_rows": report, "against_real_rows_in_condition": conditional,
+    });
+    std::fs::write(&report_path, serde_json::to_string_pretty(&report_json)?)
+        .with_context(|| report_path.display().to_string())?;
+    record(
+        &store,
+        &run,
+        &request,
+        method,
+        seed,
+        &condition,
+        &table_path,
+        batch.num_rows(),
+        started,
+        &report,
+    )?;
     let mut changed = vec![Some(vocab::GRAPH_CATALOG.to_owned())];
     if let (true, Some(view)) = (request.into_store, &view) {
         let graph = write_instances(&store, &run, view, &batch)?;
@@ -139,7 +164,20 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         sample_seconds,
         batch.num_rows() as f64 / sample_seconds.max(1e-9)
     );
-    println!("written to {} (SQL: synthetic.{run})", table_path.display());
+    let correlation =
+        report.correlation_similarity.map(|c| format!(", correlation similarity {c:.3}")).unwrap_or_default();
+    println!(
+        "fidelity {:.3} (mean KS/TV complement){correlation}, exact copies {:.1}%",
+        report.fidelity,
+        100.0 * report.exact_copy_share
+    );
+    if let Some(conditional) = &conditional {
+        println!(
+            "fidelity to the {} real rows inside the condition: {:.3}",
+            conditional.real_rows, conditional.fidelity
+        );
+    }
+    println!("written to {} (SQL: synthetic.{run}), report {}", table_path.display(), report_path.display());
     if let Some(out) = &request.out {
         println!("and to {}", out.display());
     }
@@ -418,6 +456,7 @@ fn record(
     table: &Path,
     rows: usize,
     started: std::time::SystemTime,
+    report: &sailkg_gen::eval::Report,
 ) -> Result<()> {
     let prov = |local: &str| NamedNode::new_unchecked(format!("http://www.w3.org/ns/prov#{local}"));
     let sail = |local: &str| NamedNode::new_unchecked(format!("{}{local}", vocab::SAIL));
@@ -443,6 +482,9 @@ fn record(
     if !condition.is_empty() {
         facts.push((sail("condition"), Literal::new_simple_literal(&condition.text).into()));
     }
+    let double = |v: f64| Literal::new_typed_literal(format!("{v:?}"), oxigraph::model::vocab::xsd::DOUBLE);
+    facts.push((sail("fidelity"), double(report.fidelity).into()));
+    facts.push((sail("exactCopyShare"), double(report.exact_copy_share).into()));
     let mut quads: Vec<Quad> =
         facts.into_iter().map(|(p, o)| Quad::new(activity.clone(), p, o, catalog.clone())).collect();
     quads.push(Quad::new(output, prov("wasGeneratedBy"), activity, catalog));

@@ -11,6 +11,7 @@
 mod bootstrap;
 pub mod condition;
 mod copula;
+pub mod eval;
 pub mod normal;
 pub mod region;
 mod smote;

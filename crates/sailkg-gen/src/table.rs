@@ -131,6 +131,31 @@ impl Table {
         self.columns.first().map_or(0, Column::len)
     }
 
+    /// The rows at `rows`, in that order.
+    pub fn select(&self, rows: &[usize]) -> Table {
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                role: c.role,
+                values: match &c.values {
+                    Values::Numbers { kind, values, timezone } => Values::Numbers {
+                        kind: *kind,
+                        values: rows.iter().map(|&r| values[r]).collect(),
+                        timezone: timezone.clone(),
+                    },
+                    Values::Labels { levels, codes, boolean } => Values::Labels {
+                        levels: levels.clone(),
+                        codes: rows.iter().map(|&r| codes[r]).collect(),
+                        boolean: *boolean,
+                    },
+                },
+            })
+            .collect();
+        Table { columns }
+    }
+
     /// The position of a column by name.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)

@@ -238,3 +238,27 @@ fn smote_interpolates_inside_the_rare_class() {
         Err(GenError::Impossible(_))
     ));
 }
+
+#[test]
+fn evaluation_scores_fidelity_correlation_and_copies() {
+    let table = weather();
+    let model = fit(Method::Copula, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let sample = model.sample(5000, &Condition::default(), 8).unwrap();
+    let report = eval::evaluate(&table, &sample.table);
+    assert_eq!(report.columns.len(), 3, "the id column is not scored");
+    assert!(report.fidelity > 0.9, "{report:?}");
+    assert!(report.correlation_similarity.unwrap() > 0.95, "{report:?}");
+    assert!(report.exact_copy_share < 0.01, "{report:?}");
+    // A bootstrap copies: every row is a real one.
+    let model = fit(Method::Bootstrap, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let copies = eval::evaluate(&table, &model.sample(500, &Condition::default(), 8).unwrap().table);
+    assert_eq!(copies.exact_copy_share, 1.0);
+    // Against itself everything is perfect; against a shifted column the KS complement drops.
+    let same = eval::evaluate(&table, &table);
+    assert!(same.columns.iter().all(|c| (c.score - 1.0).abs() < 1e-12));
+    let mut shifted = table.clone();
+    if let Values::Numbers { values, .. } = &mut shifted.columns[2].values {
+        values.iter_mut().flatten().for_each(|v| *v += 100.0);
+    }
+    assert!(eval::evaluate(&table, &shifted).columns[1].score < 0.01);
+}

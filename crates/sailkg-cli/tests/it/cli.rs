@@ -438,6 +438,15 @@ fn generate_the_rarest_class_with_provenance_and_reproducibly() {
         );
         assert!(output.status.success(), "{}", stderr(&output));
         assert!(stdout(&output).contains("500 rows"), "{}", stdout(&output));
+        assert!(stdout(&output).contains("fidelity"), "{}", stdout(&output));
+        let report = data.join(format!("tables/synthetic/{name}.report.json"));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        let fidelity = report["against_real_rows_in_condition"]["fidelity"].as_f64().unwrap();
+        assert!(fidelity > 0.5, "{name}: {report}");
+        if method == "copula" {
+            assert!(report["against_all_real_rows"]["exact_copy_share"].as_f64().unwrap() < 0.05, "{report}");
+        }
         let text = std::fs::read_to_string(&out).unwrap();
         let rows: Vec<&str> = text.lines().skip(1).collect();
         assert_eq!(rows.len(), 500);
