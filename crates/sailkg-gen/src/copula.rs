@@ -76,7 +76,15 @@ impl Margin {
         (Margin::Numbers { knots, null_share }, latent)
     }
 
-    fn labels(codes: &[Option<u32>], levels: usize) -> (Self, Vec<Option<f64>>) {
+    /// Labels take intervals of the latent in an order that lets one correlation carry their
+    /// dependence: by their mean latent in the numeric column they explain best (largest
+    /// correlation ratio), so that, say, a state's airports sit where their latitudes are; by
+    /// frequency when no numeric column depends on them.
+    fn labels(
+        codes: &[Option<u32>],
+        levels: usize,
+        numeric: &[Vec<Option<f64>>],
+    ) -> (Self, Vec<Option<f64>>) {
         let n = codes.len();
         let mut counts = vec![0usize; levels];
         for code in codes.iter().flatten() {
@@ -85,7 +93,38 @@ impl Margin {
         let present: usize = counts.iter().sum();
         let null_share = if n == 0 { 1.0 } else { 1.0 - present as f64 / n as f64 };
         let mut order: Vec<u32> = (0..levels as u32).filter(|&c| counts[c as usize] > 0).collect();
-        order.sort_by(|a, b| counts[*b as usize].cmp(&counts[*a as usize]).then(a.cmp(b)));
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for latent in numeric {
+            let (mut sums, mut seen) = (vec![0.0; levels], vec![0usize; levels]);
+            let (mut total, mut total_sq, mut m) = (0.0, 0.0, 0usize);
+            for (code, z) in codes.iter().zip(latent) {
+                if let (Some(code), Some(z)) = (code, z) {
+                    sums[*code as usize] += z;
+                    seen[*code as usize] += 1;
+                    total += z;
+                    total_sq += z * z;
+                    m += 1;
+                }
+            }
+            if m < 3 {
+                continue;
+            }
+            let mean = total / m as f64;
+            let variance = total_sq - m as f64 * mean * mean;
+            let means: Vec<f64> =
+                (0..levels).map(|k| if seen[k] > 0 { sums[k] / seen[k] as f64 } else { mean }).collect();
+            let between: f64 = (0..levels).map(|k| seen[k] as f64 * (means[k] - mean).powi(2)).sum();
+            let ratio = if variance > 0.0 { between / variance } else { 0.0 };
+            if ratio > 0.01 && best.as_ref().is_none_or(|(r, _)| ratio > *r) {
+                best = Some((ratio, means));
+            }
+        }
+        match &best {
+            Some((_, means)) => {
+                order.sort_by(|a, b| means[*a as usize].total_cmp(&means[*b as usize]).then(a.cmp(b)))
+            }
+            None => order.sort_by(|a, b| counts[*b as usize].cmp(&counts[*a as usize]).then(a.cmp(b))),
+        }
         let mut cumulative = vec![0.0];
         for &code in &order {
             cumulative
@@ -148,15 +187,28 @@ impl Copula {
         let mut margins = Vec::new();
         let mut latents: Vec<Vec<Option<f64>>> = Vec::new();
         let mut dims = Vec::new();
-        for (c, column) in table.columns.iter().enumerate() {
+        // Numbers first: the order of labels depends on them.
+        let numeric: Vec<Option<(Margin, Vec<Option<f64>>)>> = table
+            .columns
+            .iter()
+            .map(|column| match (&column.values, column.role) {
+                (Values::Numbers { values, .. }, role) if role != crate::Role::Id => {
+                    Some(Margin::numbers(values))
+                }
+                _ => None,
+            })
+            .collect();
+        let numeric_latents: Vec<Vec<Option<f64>>> =
+            numeric.iter().flatten().map(|(_, l)| l.clone()).collect();
+        for ((c, column), numbers) in table.columns.iter().enumerate().zip(numeric) {
             let (margin, latent) = match (&column.values, column.role) {
                 (_, crate::Role::Id) => (Margin::Id, None),
-                (Values::Numbers { values, .. }, _) => {
-                    let (m, l) = Margin::numbers(values);
+                (Values::Numbers { .. }, _) => {
+                    let (m, l) = numbers.expect("numbers were fitted");
                     (m, Some(l))
                 }
                 (Values::Labels { codes, levels, .. }, _) => {
-                    let (m, l) = Margin::labels(codes, levels.len());
+                    let (m, l) = Margin::labels(codes, levels.len(), &numeric_latents);
                     (m, Some(l))
                 }
             };

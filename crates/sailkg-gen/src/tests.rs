@@ -67,8 +67,8 @@ fn copula_samples_the_rarest_class_directly_and_keeps_its_shape() {
     assert!(texts(&sample.table, "weather").iter().all(|w| w.as_deref() == Some("snow")));
     // Snow is cold: the latent interval of the rarest label carries the correlation along.
     let t: Vec<f64> = numbers(&sample.table, "temperature").into_iter().flatten().collect();
-    // The Gaussian dependence smears a 3-row class toward its neighbours, but it stays far
-    // colder than the whole table (mean 23.6).
+    // The Gaussian dependence smears a 3-row class toward its neighbour (rain, 12), but it
+    // stays far colder than the whole table (mean 23.6).
     assert!(mean(&t) < 15.0, "snow temperature mean {}", mean(&t));
     // Ids are fresh, never real ones.
     assert!(
@@ -261,4 +261,27 @@ fn evaluation_scores_fidelity_correlation_and_copies() {
         values.iter_mut().flatten().for_each(|v| *v += 100.0);
     }
     assert!(eval::evaluate(&table, &shifted).columns[1].score < 0.01);
+}
+
+#[test]
+fn labels_are_ordered_by_the_numbers_they_explain() {
+    // 20 groups whose means are unrelated to their frequencies; group g7 is rare and extreme.
+    let mut rng = stream(3, 0);
+    let means: Vec<f64> = (0..20).map(|g| ((g * 37) % 20) as f64 * 10.0).collect();
+    let (mut groups, mut values) = (Vec::new(), Vec::new());
+    for i in 0..4000 {
+        let g = if i < 20 { 7 } else { (i * 13) % 20 };
+        let g = if g == 7 && i >= 20 { 8 } else { g };
+        groups.push(Some(format!("g{g}")));
+        values.push(Some(means[g] + Normal::new(0.0, 3.0).unwrap().sample(&mut rng)));
+    }
+    let table = Table::new(vec![
+        Column::labels("group", &groups),
+        Column::numbers("value", NumberKind::Float, values),
+    ])
+    .unwrap();
+    let model = fit(Method::Copula, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let sample = model.sample(2000, &Condition::parse("group = 'g7'").unwrap(), 1).unwrap();
+    let v: Vec<f64> = numbers(&sample.table, "value").into_iter().flatten().collect();
+    assert!((mean(&v) - means[7]).abs() < 25.0, "g7 mean {} (real {})", mean(&v), means[7]);
 }
