@@ -3,7 +3,7 @@
 //! bandwidth, kept inside each column's region). Only rows inside the condition's region are
 //! drawn, so a bootstrap can only give what the data has: an empty region is an error.
 
-use crate::region::{Region, regions};
+use crate::region::{Region, Regions, regions};
 use crate::table::{Table, Values};
 use crate::{Condition, FitOptions, GenError, Method, Model, Sample, assemble, blocks};
 use rand::RngExt;
@@ -11,7 +11,6 @@ use rand_distr::{Distribution, StandardNormal};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Bootstrap {
-    method: Method,
     table: Table,
     /// Per row, its class (stratified).
     classes: Option<Vec<u32>>,
@@ -49,7 +48,7 @@ impl Bootstrap {
                 _ => 0.0,
             })
             .collect();
-        Ok(Self { method, table: table.clone(), classes, widths })
+        Ok(Self { table: table.clone(), classes, widths })
     }
 
     pub fn sample(
@@ -59,24 +58,8 @@ impl Bootstrap {
         condition: &Condition,
         seed: u64,
     ) -> Result<Sample, GenError> {
-        let regions = regions(&self.table, &model.constraints, condition)?;
-        let rows: Vec<usize> = (0..self.table.rows()).filter(|&r| regions.contains(&self.table, r)).collect();
-        if rows.is_empty() {
-            return Err(GenError::Impossible(format!(
-                "no real row satisfies {}; a bootstrap only redraws real rows — use the copula to go beyond them",
-                if condition.is_empty() {
-                    "the constraints".to_owned()
-                } else {
-                    format!("`{}`", condition.text)
-                }
-            )));
-        }
-        let mut warnings = Vec::new();
-        if rows.len() == 1 {
-            warnings.push(
-                "only one real row satisfies the condition: every synthetic row derives from it".into(),
-            );
-        }
+        let (regions, rows, warnings) =
+            real_rows_inside(&self.table, model, condition, "a bootstrap only redraws")?;
         // Strata: the rows of each class, in class order.
         let strata: Vec<Vec<usize>> = match &self.classes {
             Some(classes) => {
@@ -136,11 +119,6 @@ impl Bootstrap {
         let table = assemble(model, &levels, numbers, codes, seed)?;
         Ok(Sample { table, weights: None, warnings })
     }
-
-    #[allow(dead_code)]
-    pub fn method(&self) -> Method {
-        self.method
-    }
 }
 
 /// Silverman's rule of thumb: 0.9 · min(σ, IQR/1.34) · n^(-1/5).
@@ -156,4 +134,28 @@ pub(crate) fn silverman(values: &[f64]) -> f64 {
     let iqr = sorted[(3 * n) / 4] - sorted[n / 4];
     let spread = if iqr > 0.0 { sd.min(iqr / 1.34) } else { sd };
     0.9 * spread * (n as f64).powf(-0.2)
+}
+
+/// The region of each column and the real rows inside all of them, for methods that can only
+/// reuse real rows (`what` says how, in the error when there are none).
+pub(crate) fn real_rows_inside(
+    table: &Table,
+    model: &Model,
+    condition: &Condition,
+    what: &str,
+) -> Result<(Regions, Vec<usize>, Vec<String>), GenError> {
+    let regions = regions(table, &model.constraints, condition)?;
+    let rows: Vec<usize> = (0..table.rows()).filter(|&r| regions.contains(table, r)).collect();
+    if rows.is_empty() {
+        return Err(GenError::Impossible(format!(
+            "no real row satisfies {}; {what} real rows — use the copula to go beyond them",
+            if condition.is_empty() { "the constraints".to_owned() } else { format!("`{}`", condition.text) }
+        )));
+    }
+    let mut warnings = Vec::new();
+    if rows.len() == 1 {
+        warnings
+            .push("only one real row satisfies the condition: every synthetic row derives from it".into());
+    }
+    Ok((regions, rows, warnings))
 }

@@ -11,7 +11,7 @@
 
 use crate::normal::{self, Matrix};
 use crate::region::{Region, regions};
-use crate::table::{Column, Table, Values};
+use crate::table::{Table, Values};
 use crate::{Condition, GenError, Model, Sample, assemble, blocks};
 use rand::Rng;
 use rand::RngExt;
@@ -230,24 +230,8 @@ impl Copula {
         }
         let correlation = Matrix { n: d, values };
         let (_, shrink) = correlation.cholesky_shrunk();
-        let template = Table::new(
-            table
-                .columns
-                .iter()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    role: c.role,
-                    values: match &c.values {
-                        Values::Numbers { kind, timezone, .. } => {
-                            Values::Numbers { kind: *kind, values: Vec::new(), timezone: timezone.clone() }
-                        }
-                        Values::Labels { levels, boolean, .. } => {
-                            Values::Labels { levels: levels.clone(), codes: Vec::new(), boolean: *boolean }
-                        }
-                    },
-                })
-                .collect(),
-        )?;
+        // The columns without rows: names, kinds and levels, for regions and output.
+        let template = table.select(&[]);
         Ok(Self { template, margins, dims, correlation, shrink })
     }
 

@@ -4,7 +4,7 @@
 //! the numeric columns). It only interpolates inside the convex hull of the region's rows; the
 //! copula is the method that goes beyond them.
 
-use crate::region::{Region, regions};
+use crate::region::Region;
 use crate::table::{Table, Values};
 use crate::{Condition, GenError, Model, Sample, assemble, blocks};
 use rand::RngExt;
@@ -70,22 +70,8 @@ impl Smote {
         condition: &Condition,
         seed: u64,
     ) -> Result<Sample, GenError> {
-        let regions = regions(&self.table, &model.constraints, condition)?;
-        let rows: Vec<usize> = (0..self.table.rows()).filter(|&r| regions.contains(&self.table, r)).collect();
-        if rows.is_empty() {
-            return Err(GenError::Impossible(format!(
-                "no real row satisfies {}; SMOTE interpolates between real rows — use the copula to go beyond them",
-                if condition.is_empty() {
-                    "the constraints".to_owned()
-                } else {
-                    format!("`{}`", condition.text)
-                }
-            )));
-        }
-        let mut warnings = Vec::new();
-        if rows.len() == 1 {
-            warnings.push("only one real row satisfies the condition: SMOTE can only repeat it".into());
-        }
+        let (regions, rows, warnings) =
+            crate::bootstrap::real_rows_inside(&self.table, model, condition, "SMOTE interpolates between")?;
         // Each synthetic row: (a, b, λ) over positions in `rows`.
         let picks: Vec<Vec<(usize, usize, f64)>> = blocks(n, seed, |_, range, rng| {
             range

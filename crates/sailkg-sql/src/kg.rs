@@ -128,11 +128,11 @@ pub(crate) struct Class {
 }
 
 /// The `kg` schema: the classes are listed once per store change, their columns on first use.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct KgSchema {
     store: Store,
     timeout: Duration,
-    cache: Mutex<Cache>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 #[derive(Debug, Default)]
@@ -144,7 +144,7 @@ struct Cache {
 
 impl KgSchema {
     pub fn new(store: Store, timeout: Duration) -> Self {
-        Self { store, timeout, cache: Mutex::default() }
+        Self { store, timeout, cache: Arc::default() }
     }
 
     /// The cache, emptied if the store changed since it was filled.
@@ -202,32 +202,13 @@ impl SchemaProvider for KgSchema {
     }
 
     async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
-        if let Some(view) = self.cache().views.get(name) {
-            return Ok(Some(Arc::clone(view) as Arc<dyn TableProvider>));
-        }
         // Discovery runs SPARQL queries: keep it off the async workers.
-        let this = Self { store: self.store.clone(), timeout: self.timeout, cache: Mutex::default() };
-        let classes = self.classes()?;
-        let generation = self.store.generation();
+        let this = self.clone();
         let name = name.to_owned();
-        let view = tokio::task::spawn_blocking(move || {
-            let Some(class) = classes.iter().find(|c| c.name == name) else { return Ok(None) };
-            let columns = discover_columns(&this.store, &class.iri, this.timeout)?;
-            Ok::<_, DataFusionError>(Some(Arc::new(ClassView::new(
-                class.clone(),
-                columns,
-                this.store,
-                this.timeout,
-            ))))
-        })
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))??;
-        let Some(view) = view else { return Ok(None) };
-        let mut cache = self.cache();
-        if cache.generation == Some(generation) {
-            cache.views.insert(view.class.name.clone(), Arc::clone(&view));
-        }
-        Ok(Some(view as Arc<dyn TableProvider>))
+        let view = tokio::task::spawn_blocking(move || this.view(&name))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))??;
+        Ok(view.map(|view| view as Arc<dyn TableProvider>))
     }
 
     fn table_exist(&self, name: &str) -> bool {
