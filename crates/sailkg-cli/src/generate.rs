@@ -22,34 +22,157 @@ pub(crate) struct Request {
     pub seed: Option<u64>,
     pub stratify: Option<String>,
     pub smooth: Option<f64>,
+    pub unadjusted: bool,
+    pub series: Vec<String>,
+    pub time: Option<String>,
+    pub by: Option<String>,
+    pub model: Option<crate::SdeModel>,
+    pub length: Option<usize>,
+    pub block: Option<usize>,
+    pub stationary: bool,
+    pub order: usize,
+    pub holdout: Option<f64>,
+    pub target: Option<String>,
     pub name: Option<String>,
     pub out: Option<PathBuf>,
     pub model_out: Option<PathBuf>,
     pub into_store: bool,
 }
 
+/// What a finished generation leaves for the run's record.
+struct Outcome {
+    method: &'static str,
+    batch: datafusion::arrow::array::RecordBatch,
+    report: serde_json::Value,
+    /// The evaluation against all real rows.
+    evaluation: sailkg_gen::eval::Report,
+    html: String,
+    model: Option<String>,
+}
+
 pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
+    use crate::GenMethod as G;
     let condition = Condition::parse(request.condition.as_deref().unwrap_or(""))
         .map_err(|e| UserError(format!("--where: {e}")))?;
-    let method = match (request.method, &request.stratify, request.smooth) {
-        (crate::GenMethod::Bootstrap, Some(_), Some(_)) => {
-            return Err(
-                UserError("--stratify and --smooth are two kinds of bootstrap: choose one".into()).into()
-            );
-        }
-        (crate::GenMethod::Bootstrap, Some(_), None) => Method::StratifiedBootstrap,
-        (crate::GenMethod::Bootstrap, None, Some(_)) => Method::SmoothedBootstrap,
-        (crate::GenMethod::Bootstrap, None, None) => Method::Bootstrap,
-        (crate::GenMethod::Copula, None, None) => Method::Copula,
-        (crate::GenMethod::Smote, None, None) => Method::Smote,
-        (crate::GenMethod::Copula | crate::GenMethod::Smote, ..) => {
-            return Err(UserError("--stratify and --smooth apply to the bootstrap only".into()).into());
-        }
+    let series_method = matches!(request.method, G::BlockBootstrap | G::Sde);
+    let flag = |set: bool, name: &str, applies: &str| -> Result<()> {
+        if set { Err(UserError(format!("{name} applies to {applies} only")).into()) } else { Ok(()) }
     };
+    flag(request.stratify.is_some() && request.method != G::Bootstrap, "--stratify", "the bootstrap")?;
+    flag(
+        request.smooth.is_some() && !matches!(request.method, G::Bootstrap | G::Mh | G::Langevin),
+        "--smooth",
+        "bootstrap, mh and langevin",
+    )?;
+    flag(request.unadjusted && request.method != G::Langevin, "--unadjusted", "langevin")?;
+    flag(!request.series.is_empty() && !series_method, "--series", "block-bootstrap and sde")?;
+    flag(request.model.is_some() && request.method != G::Sde, "--model", "sde")?;
+    flag(
+        (request.block.is_some() || request.stationary) && request.method != G::BlockBootstrap,
+        "--block and --stationary",
+        "block-bootstrap",
+    )?;
+    flag(request.holdout.is_some() && series_method, "--holdout", "table methods")?;
+    if let Some(f) = request.holdout
+        && !(f > 0.0 && f < 1.0)
+    {
+        return Err(UserError(format!("--holdout {f}: give a share between 0 and 1, e.g. 0.2")).into());
+    }
+    if request.n == 0 {
+        return Err(UserError("--n 0: ask for at least one row".into()).into());
+    }
     let store = open(config)?;
     let started = std::time::SystemTime::now();
-    let batches = read(&store, config, &request.from)?;
-    // Several values per instance (list columns of class views) are not generated yet.
+    let table = load_table(&store, config, &request.from)?;
+    let seed = request.seed.unwrap_or_else(|| {
+        started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    });
+    let view = match request.from.strip_prefix("kg.") {
+        Some(view) if !Path::new(&request.from).exists() => view_columns(&store, config, view)?,
+        _ => None,
+    };
+    if request.into_store && (view.is_none() || series_method) {
+        return Err(UserError(
+            "--into-store writes rows as instances of a class: generate --from kg.<class> with a table method".into(),
+        )
+        .into());
+    }
+    let outcome = if series_method {
+        generate_series(&request, &table, &condition, seed)?
+    } else {
+        let constraints = match &view {
+            Some(view) => shacl_constraints(&store, config, view)?,
+            None => Constraints::default(),
+        };
+        generate_rows(&request, &table, constraints, &condition, seed)?
+    };
+    let run = match &request.name {
+        Some(name) if is_sql_name(name) => name.clone(),
+        Some(name) => {
+            return Err(UserError(format!(
+                "--name {name}: use letters, digits and underscores, starting with a letter (it becomes the table synthetic.{name})"
+            ))
+            .into());
+        }
+        None => format!("{}_{}_{seed:x}", outcome.method.replace('-', "_"), stamp(started)),
+    };
+    let dir = store.data_dir().join("tables").join("synthetic");
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let table_path = dir.join(format!("{run}.parquet"));
+    if table_path.exists() {
+        return Err(UserError(format!("synthetic.{run} exists already; choose another --name")).into());
+    }
+    write(&table_path, &outcome.batch)?;
+    if let Some(out) = &request.out {
+        write(out, &outcome.batch)?;
+    }
+    if let (Some(path), Some(model)) = (&request.model_out, &outcome.model) {
+        std::fs::write(path, model).with_context(|| path.display().to_string())?;
+    }
+    let mut report = outcome.report;
+    report["run"] = run.clone().into();
+    report["seed"] = seed.into();
+    report["from"] = request.from.clone().into();
+    let report_path = dir.join(format!("{run}.report.json"));
+    std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| report_path.display().to_string())?;
+    let html_path = dir.join(format!("{run}.report.html"));
+    std::fs::write(&html_path, &outcome.html).with_context(|| html_path.display().to_string())?;
+    record(
+        &store,
+        &run,
+        &request,
+        outcome.method,
+        seed,
+        &condition,
+        &table_path,
+        outcome.batch.num_rows(),
+        started,
+        &outcome.evaluation,
+    )?;
+    let mut changed = vec![Some(vocab::GRAPH_CATALOG.to_owned())];
+    if let (true, Some(view)) = (request.into_store, &view) {
+        let graph = write_instances(&store, &run, view, &outcome.batch)?;
+        println!("{} instances of <{}> written to <{graph}>", outcome.batch.num_rows(), view.class);
+        changed.push(Some(graph));
+    }
+    reindex(&store, Change::Graphs(changed));
+    println!(
+        "written to {} (SQL: synthetic.{run}), reports {} and {}",
+        table_path.display(),
+        report_path.display(),
+        html_path.display()
+    );
+    if let Some(out) = &request.out {
+        println!("and to {}", out.display());
+    }
+    Ok(())
+}
+
+/// The rows of `from` as a generator table: list columns left out, `iri` an identifier.
+fn load_table(store: &sailkg_store::Store, config: &Config, from: &str) -> Result<sailkg_gen::Table> {
+    let batches = read(store, config, from)?;
+    // Several values per instance (list columns of class views) are not generated.
     let batches = match batches.first().map(|b| b.schema()) {
         Some(schema) => {
             let keep: Vec<usize> =
@@ -62,99 +185,122 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         None => batches,
     };
     let mut table =
-        sailkg_gen::Table::from_batches(&batches).map_err(|e| UserError(format!("{}: {e}", request.from)))?;
+        sailkg_gen::Table::from_batches(&batches).map_err(|e| UserError(format!("{from}: {e}")))?;
     for column in &mut table.columns {
         if column.name == "iri" {
             column.role = Role::Id;
         }
     }
-    let view = match request.from.strip_prefix("kg.") {
-        Some(view) if !Path::new(&request.from).exists() => view_columns(&store, config, view)?,
-        _ => None,
-    };
-    if request.into_store && view.is_none() {
-        return Err(
-            UserError("--into-store writes instances of a class: generate --from kg.<class>".into()).into()
-        );
-    }
-    let constraints = match &view {
-        Some(view) => shacl_constraints(&store, config, view)?,
-        None => Constraints::default(),
+    Ok(table)
+}
+
+/// Table methods: fit (on the training share with --holdout), sample, evaluate.
+fn generate_rows(
+    request: &Request,
+    table: &sailkg_gen::Table,
+    constraints: Constraints,
+    condition: &Condition,
+    seed: u64,
+) -> Result<Outcome> {
+    use crate::GenMethod as G;
+    let method = match request.method {
+        G::Bootstrap if request.stratify.is_some() && request.smooth.is_some() => {
+            return Err(
+                UserError("--stratify and --smooth are two kinds of bootstrap: choose one".into()).into()
+            );
+        }
+        G::Bootstrap if request.stratify.is_some() => Method::StratifiedBootstrap,
+        G::Bootstrap if request.smooth.is_some() => Method::SmoothedBootstrap,
+        G::Bootstrap => Method::Bootstrap,
+        G::Copula => Method::Copula,
+        G::Smote => Method::Smote,
+        G::Mh => Method::Mh,
+        G::Langevin if request.unadjusted => Method::Ula,
+        G::Langevin => Method::Mala,
+        G::Tilt => Method::Tilt,
+        G::BlockBootstrap | G::Sde => unreachable!("series methods are generated apart"),
     };
     let constraints = Constraints {
         columns: constraints.columns.into_iter().filter(|(name, _)| table.position(name).is_some()).collect(),
+        order: constraints
+            .order
+            .into_iter()
+            .filter(|o| table.position(&o.smaller).is_some() && table.position(&o.larger).is_some())
+            .collect(),
+    };
+    // The class column: asked for, or the label column the condition names.
+    let target = request.target.clone().or_else(|| {
+        condition.clauses.iter().map(|c| c.column.clone()).find(|c| {
+            table
+                .position(c)
+                .is_some_and(|p| matches!(table.columns[p].values, sailkg_gen::Values::Labels { .. }))
+        })
+    });
+    if let Some(target) = &request.target
+        && table.position(target).is_none()
+    {
+        return Err(UserError(format!("--target {target}: no such column")).into());
+    }
+    let (train, holdout) = match request.holdout {
+        Some(fraction) => {
+            let (train, holdout) = sailkg_gen::eval::holdout_split(table, fraction, target.as_deref(), seed);
+            (table.select(&train), Some(table.select(&holdout)))
+        }
+        None => (table.clone(), None),
     };
     let options = FitOptions { class: request.stratify.clone(), smoothing: request.smooth.unwrap_or(0.0) };
     let fit_start = std::time::Instant::now();
-    let model = sailkg_gen::fit(method, &table, &constraints, &options)
+    let model = sailkg_gen::fit(method, &train, &constraints, &options)
         .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
     let fit_seconds = fit_start.elapsed().as_secs_f64();
-    let seed = request.seed.unwrap_or_else(|| {
-        started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
-    });
     let sample_start = std::time::Instant::now();
-    let sample = model.sample(request.n, &condition, seed).map_err(|e| UserError(e.to_string()))?;
+    let sample = model.sample(request.n, condition, seed).map_err(|e| UserError(e.to_string()))?;
     let sample_seconds = sample_start.elapsed().as_secs_f64();
     for warning in &sample.warnings {
         eprintln!("warning: {warning}");
     }
-    let batch = sample.table.to_batch()?;
-    // Evaluation against the real rows, and against those inside the condition (the rare case).
-    let report = sailkg_gen::eval::evaluate(&table, &sample.table);
-    let regions = sailkg_gen::region::regions(&table, &constraints, &condition)?;
-    let inside: Vec<usize> = (0..table.rows()).filter(|&r| regions.contains(&table, r)).collect();
-    let conditional = (!condition.is_empty() && !inside.is_empty())
-        .then(|| sailkg_gen::eval::evaluate(&table.select(&inside), &sample.table));
-    let run = match &request.name {
-        Some(name) if is_sql_name(name) => name.clone(),
-        Some(name) => {
-            return Err(UserError(format!(
-                "--name {name}: use letters, digits and underscores, starting with a letter (it becomes the table synthetic.{name})"
-            ))
-            .into());
-        }
-        None => format!("{}_{}_{seed:x}", method.name().replace('-', "_"), stamp(started)),
+    if train.rows() == 1 {
+        eprintln!("warning: one real row: every method can only vary that row (or copy it)");
+    }
+    // Evaluation against the real training rows, and those inside the condition (the rare case).
+    let evaluation = sailkg_gen::eval::evaluate(&train, &sample.table);
+    let conditional = if method == Method::Tilt || condition.is_empty() {
+        None
+    } else {
+        let regions = sailkg_gen::region::regions(&train, &constraints, condition)?;
+        let inside: Vec<usize> = (0..train.rows()).filter(|&r| regions.contains(&train, r)).collect();
+        (!inside.is_empty()).then(|| sailkg_gen::eval::evaluate(&train.select(&inside), &sample.table))
     };
-    let dir = store.data_dir().join("tables").join("synthetic");
-    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
-    let table_path = dir.join(format!("{run}.parquet"));
-    if table_path.exists() {
-        return Err(UserError(format!("synthetic.{run} exists already; choose another --name")).into());
+    let privacy = sailkg_gen::eval::privacy(&train, holdout.as_ref(), &sample.table);
+    let utility = match (&holdout, &target) {
+        (Some(holdout), Some(target)) => {
+            match sailkg_gen::utility::utility(&train, holdout, &sample.table, target) {
+                Ok(utility) => Some(utility),
+                Err(e) => {
+                    eprintln!("note: no utility measure: {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let mut table_out = sample.table.clone();
+    if let Some(weights) = &sample.weights {
+        table_out.columns.push(sailkg_gen::Column::numbers(
+            "importance_weight",
+            sailkg_gen::NumberKind::Float,
+            weights.iter().map(|w| Some(*w)).collect(),
+        ));
     }
-    write(&table_path, &batch)?;
-    if let Some(out) = &request.out {
-        write(out, &batch)?;
-    }
-    if let Some(path) = &request.model_out {
-        std::fs::write(path, model.to_json()).with_context(|| path.display().to_string())?;
-    }
-    let report_path = dir.join(format!("{run}.report.json"));
-    let report_json = serde_json::json!({
-        "run": run, "method": method.name(), "seed": seed, "from": request.from, "condition": condition.text,
-        "rows": batch.num_rows(), "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
-        "warnings": sample.warnings, "against_all_real_rows": report, "against_real_rows_in_condition": conditional,
+    let batch = table_out.to_batch()?;
+    let report = serde_json::json!({
+        "method": method.name(), "condition": condition.text, "rows": batch.num_rows(),
+        "real_rows": table.rows(), "training_rows": train.rows(), "holdout_rows": holdout.as_ref().map(|h| h.rows()),
+        "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
+        "warnings": sample.warnings, "constraints": constraints,
+        "against_all_real_rows": evaluation, "against_real_rows_in_condition": conditional,
+        "privacy": privacy, "utility": utility, "mcmc": sample.mcmc, "tilt": sample.tilt,
     });
-    std::fs::write(&report_path, serde_json::to_string_pretty(&report_json)?)
-        .with_context(|| report_path.display().to_string())?;
-    record(
-        &store,
-        &run,
-        &request,
-        method,
-        seed,
-        &condition,
-        &table_path,
-        batch.num_rows(),
-        started,
-        &report,
-    )?;
-    let mut changed = vec![Some(vocab::GRAPH_CATALOG.to_owned())];
-    if let (true, Some(view)) = (request.into_store, &view) {
-        let graph = write_instances(&store, &run, view, &batch)?;
-        println!("{} instances of <{}> written to <{graph}>", batch.num_rows(), view.class);
-        changed.push(Some(graph));
-    }
-    reindex(&store, Change::Graphs(changed));
     println!(
         "{} rows by {} from {} (fit {:.3} s, sample {:.3} s, {:.0} rows/s), seed {seed}",
         batch.num_rows(),
@@ -164,12 +310,16 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         sample_seconds,
         batch.num_rows() as f64 / sample_seconds.max(1e-9)
     );
-    let correlation =
-        report.correlation_similarity.map(|c| format!(", correlation similarity {c:.3}")).unwrap_or_default();
+    let correlation = evaluation
+        .correlation_similarity
+        .map(|c| format!(", correlation similarity {c:.3}"))
+        .unwrap_or_default();
     println!(
-        "fidelity {:.3} (mean KS/TV complement){correlation}, exact copies {:.1}%",
-        report.fidelity,
-        100.0 * report.exact_copy_share
+        "fidelity {:.3} (mean KS/TV complement){correlation}, exact copies {:.1}%, {:.0}% closer to a real row than the {} median",
+        evaluation.fidelity,
+        100.0 * evaluation.exact_copy_share,
+        100.0 * privacy.share_closer_than_baseline_median,
+        privacy.baseline
     );
     if let Some(conditional) = &conditional {
         println!(
@@ -177,11 +327,196 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
             conditional.real_rows, conditional.fidelity
         );
     }
-    println!("written to {} (SQL: synthetic.{run}), report {}", table_path.display(), report_path.display());
-    if let Some(out) = &request.out {
-        println!("and to {}", out.display());
+    if let Some(mcmc) = &sample.mcmc {
+        println!(
+            "chains {}: acceptance {:.2}, min ESS {}, max split-R̂ {}",
+            mcmc.chains,
+            mcmc.acceptance_rate,
+            mcmc.min_ess.map_or("-".into(), |e| format!("{e:.0}")),
+            mcmc.max_r_hat.map_or("-".into(), |r| format!("{r:.3}"))
+        );
     }
-    Ok(())
+    if let Some(tilt) = &sample.tilt {
+        println!(
+            "P({}) ≈ {:.3e} ± {:.1e} under the model ({:.0}% of rows inside; variance {:.1}x below plain Monte Carlo; ESS {:.0})",
+            tilt.region,
+            tilt.probability,
+            tilt.standard_error,
+            100.0 * tilt.rows_in_region_share,
+            tilt.variance_reduction,
+            tilt.effective_sample_size
+        );
+    }
+    if let Some(utility) = &utility {
+        let rare = |s: &sailkg_gen::utility::Scores| s.rare_recall.map_or("-".into(), |r| format!("{r:.3}"));
+        println!(
+            "utility ({} held-out rows): macro-F1 {:.3} real, {:.3} real + synthetic; rare-class recall {} → {}",
+            utility.test_rows,
+            utility.real.macro_f1,
+            utility.real_plus_synthetic.macro_f1,
+            rare(&utility.real),
+            rare(&utility.real_plus_synthetic)
+        );
+    }
+    let title = format!("{} rows by {} from {}", batch.num_rows(), method.name(), request.from);
+    let html = sailkg_gen::report::html(&title, &report, &train, &sample.table, &[]);
+    Ok(Outcome { method: method.name(), batch, report, evaluation, html, model: Some(model.to_json()) })
+}
+
+/// Series methods: block bootstraps and SDE/AR models, paths with likelihood ratios.
+fn generate_series(
+    request: &Request,
+    table: &sailkg_gen::Table,
+    condition: &Condition,
+    seed: u64,
+) -> Result<Outcome> {
+    use sailkg_gen::series::{Event, Series, SeriesMethod, SeriesModel, measures};
+    if request.series.is_empty() {
+        return Err(UserError("name the series column(s) with --series".into()).into());
+    }
+    let series = Series::from_table(table, &request.series, request.time.as_deref(), request.by.as_deref())
+        .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
+    let method = match (request.method, request.model) {
+        (crate::GenMethod::BlockBootstrap, _) if request.stationary => SeriesMethod::StationaryBlock,
+        (crate::GenMethod::BlockBootstrap, _) => SeriesMethod::MovingBlock,
+        (_, Some(crate::SdeModel::Ou)) => SeriesMethod::Ou,
+        (_, Some(crate::SdeModel::Gbm)) => SeriesMethod::Gbm,
+        (_, Some(crate::SdeModel::ZeroInflated)) => SeriesMethod::ZeroInflated,
+        (_, Some(crate::SdeModel::Ar)) => SeriesMethod::Ar,
+        (_, None) => {
+            let values = series.values(0);
+            let zeros = values.iter().filter(|v| **v == 0.0).count() as f64 / values.len().max(1) as f64;
+            if values.iter().all(|v| *v >= 0.0) && zeros >= 0.1 {
+                SeriesMethod::ZeroInflated
+            } else {
+                SeriesMethod::Ou
+            }
+        }
+    };
+    // The level: one range clause on the (first) series column.
+    let event = match condition.clauses.as_slice() {
+        [] => None,
+        [clause] if clause.column == request.series[0] => match &clause.test {
+            sailkg_gen::condition::Test::Range { lo: Some((level, _)), hi: None } => {
+                Some(Event { level: *level, above: true })
+            }
+            sailkg_gen::condition::Test::Range { lo: None, hi: Some((level, _)) } => {
+                Some(Event { level: *level, above: false })
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    if !condition.is_empty() && event.is_none() {
+        return Err(UserError(format!(
+            "--where for series is the level paths should reach: one bound on {}, e.g. \"{} >= 100\"",
+            request.series[0], request.series[0]
+        ))
+        .into());
+    }
+    let fit_start = std::time::Instant::now();
+    let model = SeriesModel::fit(method, series.clone(), request.block, Some(request.order))
+        .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    let sample_start = std::time::Instant::now();
+    let paths = model.paths(request.n, request.length, event, seed).map_err(|e| UserError(e.to_string()))?;
+    let sample_seconds = sample_start.elapsed().as_secs_f64();
+    for warning in &paths.warnings {
+        eprintln!("warning: {warning}");
+    }
+    // Evaluation: the value columns' margins, and per series column the time-series measures.
+    let real_values = sailkg_gen::Table::new(
+        request
+            .series
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                sailkg_gen::Column::numbers(
+                    name,
+                    sailkg_gen::NumberKind::Float,
+                    series.values(k).into_iter().map(Some).collect(),
+                )
+            })
+            .collect(),
+    )?;
+    let evaluation = sailkg_gen::eval::evaluate(&real_values, &paths.table);
+    let length = paths.table.rows() / request.n;
+    let mut per_series = Vec::new();
+    let mut plotted = Vec::new();
+    for (k, name) in request.series.iter().enumerate() {
+        let real: Vec<Vec<f64>> =
+            series.groups.iter().map(|g| g.iter().map(|row| row[k]).collect()).collect();
+        let p = paths.table.position(name).expect("a column per series");
+        let sailkg_gen::Values::Numbers { values, .. } = &paths.table.columns[p].values else {
+            unreachable!()
+        };
+        let synthetic: Vec<Vec<f64>> =
+            values.chunks(length).map(|c| c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()).collect();
+        let real_measures = measures(&real, None);
+        let synthetic_measures = measures(&synthetic, Some((real_measures.q90, real_measures.q99)));
+        per_series.push(
+            serde_json::json!({"column": name, "real": real_measures, "synthetic": synthetic_measures}),
+        );
+        plotted.push((name.clone(), real, synthetic));
+    }
+    // Lead–lag: transfer entropy between the first two series, real against synthetic.
+    let lead_lag = if plotted.len() >= 2 {
+        let flat = |s: &[Vec<f64>]| s.concat();
+        let te = |a: &[Vec<f64>], b: &[Vec<f64>]| {
+            sailkg_gen::te::transfer_entropy(
+                &flat(a),
+                &flat(b),
+                sailkg_gen::te::Estimator::Binned { bins: 4 },
+                1,
+                50,
+                seed,
+            )
+            .ok()
+        };
+        Some(serde_json::json!({
+            "from": plotted[0].0, "to": plotted[1].0,
+            "real": te(&plotted[0].1, &plotted[1].1), "synthetic": te(&plotted[0].2, &plotted[1].2),
+            "real_reverse": te(&plotted[1].1, &plotted[0].1), "synthetic_reverse": te(&plotted[1].2, &plotted[0].2),
+        }))
+    } else {
+        None
+    };
+    let batch = paths.table.to_batch()?;
+    let report = serde_json::json!({
+        "method": method.name(), "condition": condition.text, "paths": request.n, "steps": length,
+        "rows": batch.num_rows(), "series": series.groups.len(), "parameters": model.parameters,
+        "fit_seconds": fit_seconds, "sample_seconds": sample_seconds, "warnings": paths.warnings,
+        "against_all_real_rows": evaluation, "series_measures": per_series, "transfer_entropy": lead_lag,
+        "event": paths.report,
+    });
+    println!(
+        "{} paths × {length} steps by {} from {} (fit {fit_seconds:.3} s, sample {sample_seconds:.3} s), seed {seed}",
+        request.n,
+        method.name(),
+        request.from
+    );
+    println!(
+        "parameters: {}",
+        model.parameters.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
+    );
+    if let Some(event) = &paths.report {
+        println!(
+            "P(a path reaches {} {}) ≈ {:.3e} ± {:.1e} ({:.0}% of paths reach it; plain Monte Carlo {}/{} = {:.3e}; variance {:.1}x lower)",
+            if event.above { "≥" } else { "≤" },
+            event.level,
+            event.probability,
+            event.standard_error,
+            100.0 * event.paths_reaching_share,
+            event.plain_monte_carlo_hits,
+            request.n,
+            event.plain_monte_carlo_probability,
+            event.variance_reduction
+        );
+    }
+    let title = format!("{} paths by {} from {}", request.n, method.name(), request.from);
+    let html = sailkg_gen::report::html(&title, &report, &real_values, &paths.table, &plotted);
+    let model_json = serde_json::to_string(&model)?;
+    Ok(Outcome { method: method.name(), batch, report, evaluation, html, model: Some(model_json) })
 }
 
 fn is_sql_name(name: &str) -> bool {
@@ -219,6 +554,16 @@ fn read(
                         .await
                 }
                 "parquet" => ctx.read_parquet(name.as_ref(), ParquetReadOptions::default()).await,
+                "json" if json_array(path)? => {
+                    let batch = json_array_batch(path).map_err(|e| UserError(format!("{from}: {e}")))?;
+                    ctx.read_batch(batch)
+                }
+                "json" if is_geojson(path)? => {
+                    return Err(UserError(format!(
+                        "{from} is GeoJSON: ingest it first (sailkg ingest {from}) and generate from the source"
+                    ))
+                    .into());
+                }
                 "json" | "ndjson" | "jsonl" => {
                     ctx.read_json(
                         name.as_ref(),
@@ -228,12 +573,12 @@ fn read(
                 }
                 _ => {
                     return Err(UserError(format!(
-                        "{from}: a file to generate from must be .csv, .tsv, .parquet or .ndjson"
+                        "{from}: a file to generate from must be .csv, .tsv, .parquet, .json (an array of objects) or .ndjson; ingest other formats first and generate from the source"
                     ))
                     .into());
                 }
             }
-            .map_err(|e| UserError(format!("{from}: {e}")))?
+            .map_err(|e| UserError(format!("{from}: {}", brief(&e.to_string()))))?
         } else {
             let table = if from.contains('.') {
                 from.to_owned()
@@ -244,9 +589,56 @@ fn read(
                 .await
                 .map_err(|e| UserError(format!("{from} is neither a file nor a table: {e}")))?
         };
-        let batches = frame.collect().await.map_err(|e| UserError(format!("{from}: {e}")))?;
+        let batches = frame.collect().await.map_err(|e| UserError(format!("{from}: {}", brief(&e.to_string()))))?;
         Ok(batches)
     })
+}
+
+/// An error message cut to a readable length (readers may quote whole records).
+fn brief(message: &str) -> String {
+    match message.char_indices().nth(300) {
+        Some((cut, _)) => format!("{} …", &message[..cut]),
+        None => message.to_owned(),
+    }
+}
+
+/// Whether a .json file holds an array (rather than one object per line).
+fn json_array(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; 4096];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .with_context(|| path.display().to_string())?;
+    Ok(head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
+}
+
+/// Whether a .json file is a GeoJSON feature collection.
+fn is_geojson(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = vec![0u8; 8192];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .with_context(|| path.display().to_string())?;
+    Ok(String::from_utf8_lossy(&head[..n]).contains("\"FeatureCollection\""))
+}
+
+/// A JSON array of objects as one record batch, its schema inferred from every object.
+fn json_array_batch(path: &Path) -> Result<datafusion::arrow::array::RecordBatch> {
+    use datafusion::arrow::json::reader::{ReaderBuilder, infer_json_schema_from_iterator};
+    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    let values: Vec<serde_json::Value> =
+        serde_json::from_slice(&bytes).map_err(|e| UserError(format!("not a JSON array: {e}")))?;
+    if let Some((i, _)) = values.iter().enumerate().find(|(_, v)| !v.is_object()) {
+        return Err(UserError(format!("element {} of the array is not an object", i + 1)).into());
+    }
+    if values.is_empty() {
+        return Err(UserError("the array is empty".into()).into());
+    }
+    let schema = infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone())))?;
+    let mut decoder =
+        ReaderBuilder::new(std::sync::Arc::new(schema)).with_batch_size(values.len()).build_decoder()?;
+    decoder.serialize(&values)?;
+    decoder.flush()?.ok_or_else(|| UserError("the array is empty".into()).into())
 }
 
 /// The class behind a class view and its (column, property) pairs.
@@ -291,7 +683,7 @@ fn view_columns(store: &sailkg_store::Store, config: &Config, view: &str) -> Res
 /// The SHACL constraints of the class behind a class view, by column: the property shapes of
 /// the node shapes targeting the class in the shapes graph (`sh:minInclusive`,
 /// `sh:maxInclusive`, `sh:minExclusive`, `sh:maxExclusive`, `sh:in`, `sh:pattern`,
-/// `sh:minCount`).
+/// `sh:minCount`, and `sh:lessThan` / `sh:lessThanOrEquals` between two properties).
 fn shacl_constraints(
     store: &sailkg_store::Store,
     config: &Config,
@@ -302,7 +694,7 @@ fn shacl_constraints(
     let query = format!(
         "PREFIX sh: <http://www.w3.org/ns/shacl#> PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> \
          SELECT ?path ?kind ?value WHERE {{ GRAPH <{}> {{ ?shape sh:targetClass <{class}> ; sh:property ?ps . ?ps sh:path ?path . \
-           {{ ?ps ?kind ?value FILTER(?kind IN (sh:minInclusive, sh:maxInclusive, sh:minExclusive, sh:maxExclusive, sh:pattern, sh:minCount)) }} \
+           {{ ?ps ?kind ?value FILTER(?kind IN (sh:minInclusive, sh:maxInclusive, sh:minExclusive, sh:maxExclusive, sh:pattern, sh:minCount, sh:lessThan, sh:lessThanOrEquals)) }} \
            UNION {{ ?ps sh:in ?list . ?list rdf:rest*/rdf:first ?value BIND(sh:in AS ?kind) }} }} }}",
         vocab::GRAPH_SHAPES
     );
@@ -335,6 +727,16 @@ fn shacl_constraints(
             "pattern" => entry.pattern = Some(text),
             "minCount" => entry.required = number.is_some_and(|n| n >= 1.0),
             "in" => entry.allowed.get_or_insert_with(Vec::new).push(text),
+            kind @ ("lessThan" | "lessThanOrEquals") => {
+                // The other property's column, if the view has it.
+                if let Some((larger, _)) = view.columns.iter().find(|r| r.1 == text) {
+                    constraints.order.push(sailkg_gen::Order {
+                        smaller: column.clone(),
+                        larger: larger.clone(),
+                        strict: kind == "lessThan",
+                    });
+                }
+            }
             _ => {}
         }
     }
@@ -450,7 +852,7 @@ fn record(
     store: &sailkg_store::Store,
     run: &str,
     request: &Request,
-    method: Method,
+    method: &str,
     seed: u64,
     condition: &Condition,
     table: &Path,
@@ -470,7 +872,7 @@ fn record(
         (prov("startedAtTime"), sailkg_core::terms::date_time(started).into()),
         (prov("endedAtTime"), sailkg_core::terms::date_time(std::time::SystemTime::now()).into()),
         (prov("generated"), output.clone().into()),
-        (sail("method"), Literal::new_simple_literal(method.name()).into()),
+        (sail("method"), Literal::new_simple_literal(method).into()),
         (
             sail("seed"),
             Literal::new_typed_literal(seed.to_string(), oxigraph::model::vocab::xsd::UNSIGNED_LONG).into(),
@@ -490,5 +892,158 @@ fn record(
     quads.push(Quad::new(output, prov("wasGeneratedBy"), activity, catalog));
     store.oxigraph().extend(quads).map_err(sailkg_store::StoreError::from)?;
     store.mark_changed();
+    Ok(())
+}
+
+/// `sailkg eval`: a synthetic table against the real one.
+pub(crate) fn eval(
+    config: &Config,
+    real: &str,
+    synthetic: &str,
+    holdout: Option<&str>,
+    target: Option<&str>,
+    html: Option<&Path>,
+) -> Result<()> {
+    let store = open(config)?;
+    let real_table = load_table(&store, config, real)?;
+    let synthetic_table = load_table(&store, config, synthetic)?;
+    let holdout_table = holdout.map(|h| load_table(&store, config, h)).transpose()?;
+    let evaluation = sailkg_gen::eval::evaluate(&real_table, &synthetic_table);
+    let privacy = sailkg_gen::eval::privacy(&real_table, holdout_table.as_ref(), &synthetic_table);
+    let utility = match (&holdout_table, target) {
+        (Some(holdout), Some(target)) => Some(
+            sailkg_gen::utility::utility(&real_table, holdout, &synthetic_table, target)
+                .map_err(|e| UserError(format!("utility: {e}")))?,
+        ),
+        _ => None,
+    };
+    let report = serde_json::json!({
+        "real": real, "synthetic": synthetic, "holdout": holdout,
+        "fidelity": evaluation.fidelity, "evaluation": evaluation, "privacy": privacy, "utility": utility,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if let Some(path) = html {
+        let page = sailkg_gen::report::html(
+            &format!("{synthetic} against {real}"),
+            &report,
+            &real_table,
+            &synthetic_table,
+            &[],
+        );
+        std::fs::write(path, page).with_context(|| path.display().to_string())?;
+        eprintln!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// What `sailkg analyze te` was asked.
+#[derive(Debug)]
+pub(crate) struct TeRequest {
+    pub series_a: String,
+    pub series_b: String,
+    pub time: Option<String>,
+    pub lag: usize,
+    pub bins: usize,
+    pub k: usize,
+    pub permutations: usize,
+    pub seed: u64,
+    pub json: bool,
+}
+
+/// `sailkg analyze te`: transfer entropy both ways, two estimators, permutation tests.
+pub(crate) fn transfer_entropy(config: &Config, request: TeRequest) -> Result<()> {
+    use sailkg_gen::te::{Estimator, transfer_entropy};
+    let split = |series: &str| -> Result<(String, String)> {
+        series
+            .rsplit_once(':')
+            .filter(|(from, column)| !from.is_empty() && !column.is_empty())
+            .map(|(from, column)| (from.to_owned(), column.to_owned()))
+            .ok_or_else(|| {
+                UserError(format!("{series}: write a series as FROM:COLUMN, e.g. weather.csv:rain")).into()
+            })
+    };
+    let ((from_a, column_a), (from_b, column_b)) = (split(&request.series_a)?, split(&request.series_b)?);
+    let store = open(config)?;
+    let number = |table: &sailkg_gen::Table, from: &str, column: &str| -> Result<Vec<Option<f64>>> {
+        let p = table.position(column).ok_or_else(|| {
+            UserError(format!(
+                "{from} has no column {column}; it has {}",
+                table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        match &table.columns[p].values {
+            sailkg_gen::Values::Numbers { values, .. } => Ok(values.clone()),
+            sailkg_gen::Values::Labels { .. } => {
+                Err(UserError(format!("{from}:{column} holds labels, not numbers")).into())
+            }
+        }
+    };
+    let table_a = load_table(&store, config, &from_a)?;
+    let table_b = if from_b == from_a { None } else { Some(load_table(&store, config, &from_b)?) };
+    let (a, b) = match (&table_b, &request.time) {
+        (None, time) => {
+            let (a, b) = (number(&table_a, &from_a, &column_a)?, number(&table_a, &from_a, &column_b)?);
+            let mut rows: Vec<usize> = (0..a.len()).filter(|&r| a[r].is_some() && b[r].is_some()).collect();
+            if let Some(time) = time {
+                let t = number(&table_a, &from_a, time)?;
+                rows.retain(|&r| t[r].is_some());
+                rows.sort_by(|x, y| t[*x].unwrap_or(0.0).total_cmp(&t[*y].unwrap_or(0.0)));
+            }
+            (
+                rows.iter().map(|&r| a[r].unwrap_or(0.0)).collect::<Vec<_>>(),
+                rows.iter().map(|&r| b[r].unwrap_or(0.0)).collect(),
+            )
+        }
+        (Some(table_b), Some(time)) => {
+            let (a, ta) = (number(&table_a, &from_a, &column_a)?, number(&table_a, &from_a, time)?);
+            let (b, tb) = (number(table_b, &from_b, &column_b)?, number(table_b, &from_b, time)?);
+            let at: std::collections::HashMap<u64, f64> =
+                tb.iter().zip(&b).filter_map(|(t, v)| Some((t.as_ref()?.to_bits(), (*v)?))).collect();
+            let mut pairs: Vec<(f64, f64, f64)> = ta
+                .iter()
+                .zip(&a)
+                .filter_map(|(t, v)| Some((*t.as_ref()?, (*v)?, *at.get(&t.as_ref()?.to_bits())?)))
+                .collect();
+            pairs.sort_by(|x, y| x.0.total_cmp(&y.0));
+            (pairs.iter().map(|p| p.1).collect(), pairs.iter().map(|p| p.2).collect())
+        }
+        (Some(_), None) => {
+            return Err(UserError(
+                "series from two tables are joined on --time: name the time column".into(),
+            )
+            .into());
+        }
+    };
+    let mut results = Vec::new();
+    for (name, source, target) in [
+        (format!("{} → {}", request.series_a, request.series_b), &a, &b),
+        (format!("{} → {}", request.series_b, request.series_a), &b, &a),
+    ] {
+        for estimator in [Estimator::Binned { bins: request.bins }, Estimator::Knn { k: request.k }] {
+            let estimate =
+                transfer_entropy(source, target, estimator, request.lag, request.permutations, request.seed)
+                    .map_err(|e| UserError(e.to_string()))?;
+            results.push((name.clone(), estimate));
+        }
+    }
+    if request.json {
+        let json: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(direction, e)| serde_json::json!({"direction": direction, "estimate": e}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!("{} aligned values, lag {}, {} shuffles", a.len(), request.lag, request.permutations);
+        for (direction, e) in &results {
+            let (estimator, unit) = match e.estimator {
+                Estimator::Binned { bins } => (format!("binned ({bins} bins)"), "bits"),
+                Estimator::Knn { k } => (format!("k-NN (k = {k})"), "nats"),
+            };
+            println!(
+                "{direction:<40} {estimator:<16} TE {:>8.4} {unit}  (shuffled mean {:.4})  p = {:.3}",
+                e.transfer_entropy, e.shuffled_mean, e.p_value
+            );
+        }
+    }
     Ok(())
 }

@@ -182,7 +182,7 @@ pub enum Command {
     /// Generate synthetic rows for the long tail: fit a method on a table (a .csv, .tsv,
     /// .parquet or .ndjson file, a catalogued source, or an SQL table such as kg.<class>) and
     /// sample under a condition. Writes tables/synthetic/{run}.parquet (SQL: synthetic.<run>)
-    /// with the run's provenance in the catalogue.
+    /// with a JSON and an HTML report beside it and the run's provenance in the catalogue.
     Generate {
         /// What to learn from: a file, a source name or an SQL table.
         #[arg(long, value_name = "FILE|SOURCE|TABLE")]
@@ -190,10 +190,12 @@ pub enum Command {
         /// The method.
         #[arg(long, value_enum, default_value_t = GenMethod::Copula)]
         method: GenMethod,
-        /// How many rows.
+        /// How many rows (for block-bootstrap and sde: how many paths).
         #[arg(long, value_name = "N")]
         n: usize,
-        /// The condition every row satisfies, e.g. "weather = 'snow'" or "magnitude >= 7 and depth < 70".
+        /// The condition every row satisfies, e.g. "weather = 'snow'" or "magnitude >= 7 and
+        /// depth < 70". For tilt: the tail region to tilt toward. For sde: the level paths
+        /// should reach, e.g. "deaths >= 100000".
         #[arg(long = "where", value_name = "COND")]
         r#where: Option<String>,
         /// The seed: the same seed gives the same rows [default: from the clock, printed].
@@ -202,9 +204,44 @@ pub enum Command {
         /// Bootstrap: draw every class of this column equally often.
         #[arg(long, value_name = "COLUMN")]
         stratify: Option<String>,
-        /// Bootstrap: move numbers by kernel noise, this many times Silverman's bandwidth.
+        /// Bootstrap: move numbers by kernel noise, this many times Silverman's bandwidth; mh
+        /// and langevin: scale the kernel density's bandwidth.
         #[arg(long, value_name = "FACTOR", num_args = 0..=1, default_missing_value = "1.0")]
         smooth: Option<f64>,
+        /// langevin: unadjusted (no Metropolis correction; reflected at the region's walls).
+        #[arg(long)]
+        unadjusted: bool,
+        /// block-bootstrap, sde: the series column(s), comma-separated (sde takes one).
+        #[arg(long, value_name = "COLUMN[,COLUMN]", value_delimiter = ',')]
+        series: Vec<String>,
+        /// block-bootstrap, sde: the time column the series are ordered by.
+        #[arg(long, value_name = "COLUMN")]
+        time: Option<String>,
+        /// block-bootstrap, sde: one series per value of this column (stations, entities).
+        #[arg(long, value_name = "COLUMN")]
+        by: Option<String>,
+        /// sde: the model [default: zero-inflated for non-negative series with many zeros, else ou].
+        #[arg(long, value_enum)]
+        model: Option<SdeModel>,
+        /// block-bootstrap, sde: steps per path [default: the longest real series].
+        #[arg(long, value_name = "STEPS")]
+        length: Option<usize>,
+        /// block-bootstrap: the (mean) block length [default: the cube root of the series' length].
+        #[arg(long, value_name = "STEPS")]
+        block: Option<usize>,
+        /// block-bootstrap: stationary (geometric block lengths) instead of moving blocks.
+        #[arg(long)]
+        stationary: bool,
+        /// sde --model ar: the largest order tried (chosen by AIC).
+        #[arg(long, value_name = "P", default_value_t = 5)]
+        order: usize,
+        /// Hold out this share of the real rows from fitting (stratified by --target), to
+        /// measure privacy against them and the utility of the synthetic rows.
+        #[arg(long, value_name = "FRACTION")]
+        holdout: Option<f64>,
+        /// The class column for the utility measure [default: the label column of --where].
+        #[arg(long, value_name = "COLUMN")]
+        target: Option<String>,
         /// The run's name, which names the table synthetic.<name> [default: method_time_seed].
         #[arg(long)]
         name: Option<String>,
@@ -218,6 +255,30 @@ pub enum Command {
         /// urn:sailkg:graph:synthetic/<run>, each prov:wasGeneratedBy the run.
         #[arg(long)]
         into_store: bool,
+    },
+    /// Evaluate a synthetic table against a real one: fidelity (KS/TV complements, correlation
+    /// and contingency similarity), exact copies, distance to closest record, and with
+    /// --target and --holdout the utility for a classifier. Prints JSON; --html writes the
+    /// report page.
+    Eval {
+        /// The real rows (file, source or SQL table) the generator learnt from.
+        real: String,
+        /// The synthetic rows (file, source or SQL table such as synthetic.<run>).
+        synthetic: String,
+        /// Real rows the generator never saw: the privacy baseline and the utility test set.
+        #[arg(long, value_name = "FILE|SOURCE|TABLE")]
+        holdout: Option<String>,
+        /// The class column for the utility measure (needs --holdout).
+        #[arg(long, value_name = "COLUMN", requires = "holdout")]
+        target: Option<String>,
+        /// Write the HTML report here.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Analyses of tables and series.
+    Analyze {
+        #[command(subcommand)]
+        action: AnalyzeAction,
     },
     /// Manage the search index.
     Index {
@@ -250,6 +311,54 @@ pub enum SqlFormat {
     Csv,
     /// A JSON array of rows.
     Json,
+}
+
+/// `analyze` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AnalyzeAction {
+    /// Transfer entropy between two series, both ways, with binned and k-nearest-neighbour
+    /// estimators and permutation-test p-values. A series is FROM:COLUMN (FROM a file, source
+    /// or SQL table); two series from different tables are joined on --time.
+    Te {
+        /// The first series, FROM:COLUMN.
+        series_a: String,
+        /// The second series, FROM:COLUMN.
+        series_b: String,
+        /// The time column that orders (and joins) the series [default: row order].
+        #[arg(long, value_name = "COLUMN")]
+        time: Option<String>,
+        /// How many steps the source leads.
+        #[arg(long, default_value_t = 1)]
+        lag: usize,
+        /// Bins of the binned estimator.
+        #[arg(long, default_value_t = 4)]
+        bins: usize,
+        /// Neighbours of the k-NN estimator.
+        #[arg(long, default_value_t = 4)]
+        k: usize,
+        /// Shuffles of the permutation test.
+        #[arg(long, default_value_t = 100)]
+        permutations: usize,
+        /// The seed of the shuffles.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `generate --model` for sde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SdeModel {
+    /// Ornstein–Uhlenbeck (mean-reverting).
+    Ou,
+    /// Geometric Brownian motion (positive, multiplicative).
+    Gbm,
+    /// Wet/dry Markov chain with log-normal amounts (precipitation-like).
+    ZeroInflated,
+    /// Autoregression, order by AIC up to --order.
+    Ar,
 }
 
 /// `index` subcommands.
@@ -356,6 +465,17 @@ pub enum GenMethod {
     Copula,
     /// SMOTE-NC: interpolation between a real row and one of its 5 nearest neighbours.
     Smote,
+    /// Metropolis–Hastings over a kernel density, inside the condition (reaches past the data).
+    Mh,
+    /// Langevin (MALA; --unadjusted for ULA) over a kernel density, inside the condition.
+    Langevin,
+    /// The copula tilted toward the --where region; every row carries an importance weight.
+    Tilt,
+    /// Moving-block or (--stationary) stationary bootstrap of time series.
+    BlockBootstrap,
+    /// A fitted SDE or AR model of a time series; with --where, paths tilted toward the level
+    /// (Girsanov) with their likelihood ratios.
+    Sde,
 }
 
 /// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).

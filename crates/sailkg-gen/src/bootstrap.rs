@@ -50,14 +50,49 @@ impl Bootstrap {
             .collect();
         Ok(Self { table: table.clone(), classes, widths })
     }
+}
 
-    pub fn sample(
-        &self,
-        model: &Model,
-        n: usize,
-        condition: &Condition,
-        seed: u64,
-    ) -> Result<Sample, GenError> {
+/// Silverman's rule of thumb: 0.9 · min(σ, IQR/1.34) · n^(-1/5).
+pub(crate) fn silverman(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let iqr = sorted[(3 * n) / 4] - sorted[n / 4];
+    let spread = if iqr > 0.0 { sd.min(iqr / 1.34) } else { sd };
+    0.9 * spread * (n as f64).powf(-0.2)
+}
+
+/// The region of each column and the real rows inside all of them, for methods that can only
+/// reuse real rows (`what` says how, in the error when there are none).
+pub(crate) fn real_rows_inside(
+    table: &Table,
+    model: &Model,
+    condition: &Condition,
+    what: &str,
+) -> Result<(Regions, Vec<usize>, Vec<String>), GenError> {
+    let regions = regions(table, &model.constraints, condition)?;
+    let rows: Vec<usize> = (0..table.rows()).filter(|&r| regions.contains(table, r)).collect();
+    if rows.is_empty() {
+        return Err(GenError::Impossible(format!(
+            "no real row satisfies {}; {what} real rows — use the copula to go beyond them",
+            if condition.is_empty() { "the constraints".to_owned() } else { format!("`{}`", condition.text) }
+        )));
+    }
+    let mut warnings = Vec::new();
+    if rows.len() == 1 {
+        warnings
+            .push("only one real row satisfies the condition: every synthetic row derives from it".into());
+    }
+    Ok((regions, rows, warnings))
+}
+
+impl crate::Generator for Bootstrap {
+    fn sample(&self, model: &Model, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
         let (regions, rows, warnings) =
             real_rows_inside(&self.table, model, condition, "a bootstrap only redraws")?;
         // Strata: the rows of each class, in class order.
@@ -117,45 +152,6 @@ impl Bootstrap {
             }
         }
         let table = assemble(model, &levels, numbers, codes, seed)?;
-        Ok(Sample { table, weights: None, warnings })
+        Ok(Sample { table, weights: None, warnings, mcmc: None, tilt: None })
     }
-}
-
-/// Silverman's rule of thumb: 0.9 · min(σ, IQR/1.34) · n^(-1/5).
-pub(crate) fn silverman(values: &[f64]) -> f64 {
-    let n = values.len();
-    if n < 2 {
-        return 0.0;
-    }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let iqr = sorted[(3 * n) / 4] - sorted[n / 4];
-    let spread = if iqr > 0.0 { sd.min(iqr / 1.34) } else { sd };
-    0.9 * spread * (n as f64).powf(-0.2)
-}
-
-/// The region of each column and the real rows inside all of them, for methods that can only
-/// reuse real rows (`what` says how, in the error when there are none).
-pub(crate) fn real_rows_inside(
-    table: &Table,
-    model: &Model,
-    condition: &Condition,
-    what: &str,
-) -> Result<(Regions, Vec<usize>, Vec<String>), GenError> {
-    let regions = regions(table, &model.constraints, condition)?;
-    let rows: Vec<usize> = (0..table.rows()).filter(|&r| regions.contains(table, r)).collect();
-    if rows.is_empty() {
-        return Err(GenError::Impossible(format!(
-            "no real row satisfies {}; {what} real rows — use the copula to go beyond them",
-            if condition.is_empty() { "the constraints".to_owned() } else { format!("`{}`", condition.text) }
-        )));
-    }
-    let mut warnings = Vec::new();
-    if rows.len() == 1 {
-        warnings
-            .push("only one real row satisfies the condition: every synthetic row derives from it".into());
-    }
-    Ok((regions, rows, warnings))
 }

@@ -12,13 +12,20 @@ mod bootstrap;
 pub mod condition;
 mod copula;
 pub mod eval;
+mod kde;
 pub mod normal;
 pub mod region;
+pub mod report;
+pub mod series;
 mod smote;
 pub mod table;
+pub mod te;
+pub mod utility;
 
 pub use condition::{Condition, Value};
-pub use region::{ColumnConstraint, Constraints, Region, Regions};
+pub use copula::TiltReport;
+pub use kde::{Diagnostics, Sampler};
+pub use region::{ColumnConstraint, Constraints, Order, Region, Regions};
 pub use table::{Column, NumberKind, Role, Table, Values};
 
 use rand::SeedableRng;
@@ -62,6 +69,14 @@ pub enum Method {
     Copula,
     /// Interpolation between a real row and one of its nearest neighbours (SMOTE-NC).
     Smote,
+    /// Metropolis–Hastings over a kernel density, inside the region.
+    Mh,
+    /// Metropolis-adjusted Langevin over a kernel density, inside the region.
+    Mala,
+    /// Unadjusted Langevin over a kernel density, reflected at the region's walls.
+    Ula,
+    /// The copula tilted toward a tail region, every row with its importance weight.
+    Tilt,
 }
 
 impl Method {
@@ -73,6 +88,10 @@ impl Method {
             Method::SmoothedBootstrap => "smoothed-bootstrap",
             Method::Copula => "copula",
             Method::Smote => "smote",
+            Method::Mh => "mh",
+            Method::Mala => "mala",
+            Method::Ula => "ula",
+            Method::Tilt => "tilt",
         }
     }
 }
@@ -82,7 +101,8 @@ impl Method {
 pub struct FitOptions {
     /// The class column of the stratified bootstrap.
     pub class: Option<String>,
-    /// Kernel width of the smoothed bootstrap, as a multiple of Silverman's bandwidth (0: 1.0).
+    /// Kernel width of the smoothed bootstrap and of the MCMC's density, as a multiple of the
+    /// default bandwidth (0: 1.0).
     pub smoothing: f64,
 }
 
@@ -103,6 +123,14 @@ enum Kind {
     Bootstrap(bootstrap::Bootstrap),
     Copula(copula::Copula),
     Smote(smote::Smote),
+    Kde(kde::Kde),
+}
+
+/// What every table method implements: sampling `n` rows under a condition, inside the
+/// model's constraints, reproducibly from a seed. Fitting is each method's own constructor,
+/// reached through [`fit`].
+pub(crate) trait Generator {
+    fn sample(&self, model: &Model, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError>;
 }
 
 /// What a sample gives back.
@@ -113,6 +141,10 @@ pub struct Sample {
     pub weights: Option<Vec<f64>>,
     /// Things the user should know (a class with one row, a shrunk correlation matrix).
     pub warnings: Vec<String>,
+    /// The chains' diagnostics (MCMC methods).
+    pub mcmc: Option<Diagnostics>,
+    /// The importance-sampling estimate (tilting).
+    pub tilt: Option<TiltReport>,
 }
 
 /// Fits `method` on `table` under `constraints`.
@@ -147,18 +179,42 @@ pub fn fit(
         Method::Bootstrap | Method::StratifiedBootstrap | Method::SmoothedBootstrap => {
             Kind::Bootstrap(bootstrap::Bootstrap::fit(method, table, options)?)
         }
-        Method::Copula => Kind::Copula(copula::Copula::fit(table)?),
+        Method::Copula | Method::Tilt => Kind::Copula(copula::Copula::fit(table)?),
         Method::Smote => Kind::Smote(smote::Smote::fit(table)),
+        Method::Mh => Kind::Kde(kde::Kde::fit(table, Sampler::Metropolis, options.smoothing)?),
+        Method::Mala => Kind::Kde(kde::Kde::fit(table, Sampler::Mala, options.smoothing)?),
+        Method::Ula => Kind::Kde(kde::Kde::fit(table, Sampler::Langevin, options.smoothing)?),
     };
     Ok(Model { method, constraints: constraints.clone(), schema, timezones, kind })
 }
 
 impl Model {
-    /// Samples `n` rows satisfying `condition` and the constraints, from `seed`.
+    /// Samples `n` rows satisfying `condition` and the constraints, from `seed`. Tilting
+    /// instead takes the condition as the tail region to tilt toward: its rows satisfy the
+    /// constraints and carry importance weights.
     pub fn sample(&self, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
+        let mut sample = self.sample_unordered(n, condition, seed)?;
+        if !self.constraints.order.is_empty() {
+            let condition = if self.method == Method::Tilt { &Condition::default() } else { condition };
+            let regions = region::regions(&sample.table.select(&[]), &self.constraints, condition)?;
+            let unrepaired = region::enforce_order(&mut sample.table, &self.constraints, &regions);
+            if unrepaired > 0 {
+                return Err(GenError::Impossible(format!(
+                    "{unrepaired} rows cannot satisfy the order constraints inside their columns' ranges"
+                )));
+            }
+        }
+        Ok(sample)
+    }
+
+    fn sample_unordered(&self, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
         match &self.kind {
             Kind::Bootstrap(model) => model.sample(self, n, condition, seed),
+            Kind::Copula(model) if self.method == Method::Tilt => {
+                model.sample_tilted(self, n, condition, seed)
+            }
             Kind::Copula(model) => model.sample(self, n, condition, seed),
+            Kind::Kde(model) => model.sample(self, n, condition, seed),
             Kind::Smote(model) => model.sample(self, n, condition, seed),
         }
     }
@@ -174,8 +230,8 @@ impl Model {
     }
 }
 
-/// The random stream of one block.
-pub(crate) fn stream(seed: u64, block: usize) -> Xoshiro256PlusPlus {
+/// The random stream of one block (or chain, or path) of a seed.
+pub fn stream(seed: u64, block: usize) -> Xoshiro256PlusPlus {
     // SplitMix64 of the pair, so neighbouring seeds and blocks give unrelated streams.
     let mut z = seed ^ (block as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

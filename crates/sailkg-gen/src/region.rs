@@ -26,6 +26,18 @@ pub struct ColumnConstraint {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Constraints {
     pub columns: BTreeMap<String, ColumnConstraint>,
+    /// Pairs of number columns whose values are ordered in every row (`sh:lessThan`:
+    /// strict, `sh:lessThanOrEquals`: not).
+    #[serde(default)]
+    pub order: Vec<Order>,
+}
+
+/// `smaller` < `larger` (or ≤ when not strict) in every row where both have values.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Order {
+    pub smaller: String,
+    pub larger: String,
+    pub strict: bool,
 }
 
 /// Where a column's generated values must lie.
@@ -93,6 +105,26 @@ fn open(bound: f64, up: bool, kind: NumberKind) -> f64 {
 /// Intersects the constraints and the condition per column of `table`. An unknown column, a
 /// test that does not fit the column, or an empty intersection is an error saying why.
 pub fn regions(table: &Table, constraints: &Constraints, condition: &Condition) -> Result<Regions, GenError> {
+    for order in &constraints.order {
+        for name in [&order.smaller, &order.larger] {
+            match table.position(name).map(|p| &table.columns[p].values) {
+                Some(Values::Numbers { .. }) => {}
+                Some(Values::Labels { .. }) => {
+                    return Err(GenError::Constraint(format!(
+                        "{} {} {}: {name} holds labels, and only numbers are ordered",
+                        order.smaller,
+                        if order.strict { "<" } else { "<=" },
+                        order.larger
+                    )));
+                }
+                None => {
+                    return Err(GenError::Constraint(format!(
+                        "an order constraint names column {name}, which the table lacks"
+                    )));
+                }
+            }
+        }
+    }
     for name in constraints.columns.keys() {
         if table.position(name).is_none() {
             return Err(GenError::Constraint(format!(
@@ -226,4 +258,79 @@ pub fn regions(table: &Table, constraints: &Constraints, condition: &Condition) 
         }
     }
     Ok(Regions { columns: out })
+}
+
+/// Puts every row's ordered pairs in order: a row where `smaller` is not below `larger` gets the
+/// two values swapped when both stay inside their regions, else `larger` moves just above
+/// `smaller` (or `smaller` just below `larger`) inside its region. Returns the rows it could not
+/// repair (their regions leave no room), which the caller reports.
+pub fn enforce_order(table: &mut Table, constraints: &Constraints, regions: &Regions) -> usize {
+    let mut unrepaired = 0;
+    for order in &constraints.order {
+        let (Some(a), Some(b)) = (table.position(&order.smaller), table.position(&order.larger)) else {
+            continue;
+        };
+        let bounds = |c: usize| match regions.columns[c].0 {
+            Region::Numbers { lo, hi } => (lo, hi),
+            Region::Labels { .. } => (f64::NEG_INFINITY, f64::INFINITY),
+        };
+        let ((alo, ahi), (blo, bhi)) = (bounds(a), bounds(b));
+        let kind = |c: usize| match &table.columns[c].values {
+            Values::Numbers { kind, .. } => *kind,
+            Values::Labels { .. } => NumberKind::Float,
+        };
+        let step = |kind: NumberKind, v: f64, up: bool| match kind {
+            NumberKind::Float => {
+                if up {
+                    v.next_up()
+                } else {
+                    v.next_down()
+                }
+            }
+            _ => {
+                if up {
+                    v + 1.0
+                } else {
+                    v - 1.0
+                }
+            }
+        };
+        let (ka, kb) = (kind(a), kind(b));
+        let (Values::Numbers { values: va, .. }, Values::Numbers { values: vb, .. }) =
+            (table.columns[a].values.clone(), table.columns[b].values.clone())
+        else {
+            continue;
+        };
+        let (mut va, mut vb) = (va, vb);
+        for r in 0..va.len() {
+            let (Some(x), Some(y)) = (va[r], vb[r]) else { continue };
+            let ok = |x: f64, y: f64| if order.strict { x < y } else { x <= y };
+            if ok(x, y) {
+                continue;
+            }
+            let inside = |v: f64, (lo, hi): (f64, f64)| v >= lo && v <= hi;
+            if ok(y, x) && inside(y, (alo, ahi)) && inside(x, (blo, bhi)) {
+                (va[r], vb[r]) = (Some(y), Some(x));
+                continue;
+            }
+            let above = if order.strict { step(kb, x, true) } else { x };
+            if inside(above, (blo, bhi)) && ok(x, above) {
+                vb[r] = Some(above);
+                continue;
+            }
+            let below = if order.strict { step(ka, y, false) } else { y };
+            if inside(below, (alo, ahi)) && ok(below, y) {
+                va[r] = Some(below);
+                continue;
+            }
+            unrepaired += 1;
+        }
+        if let Values::Numbers { values, .. } = &mut table.columns[a].values {
+            *values = va;
+        }
+        if let Values::Numbers { values, .. } = &mut table.columns[b].values {
+            *values = vb;
+        }
+    }
+    unrepaired
 }

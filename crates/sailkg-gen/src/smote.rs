@@ -62,14 +62,10 @@ impl Smote {
         }
         sum
     }
+}
 
-    pub fn sample(
-        &self,
-        model: &Model,
-        n: usize,
-        condition: &Condition,
-        seed: u64,
-    ) -> Result<Sample, GenError> {
+impl crate::Generator for Smote {
+    fn sample(&self, model: &Model, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
         let (regions, rows, warnings) =
             crate::bootstrap::real_rows_inside(&self.table, model, condition, "SMOTE interpolates between")?;
         // Each synthetic row: (a, b, λ) over positions in `rows`.
@@ -125,6 +121,6 @@ impl Smote {
             }
         }
         let table = assemble(model, &levels, numbers, codes, seed)?;
-        Ok(Sample { table, weights: None, warnings })
+        Ok(Sample { table, weights: None, warnings, mcmc: None, tilt: None })
     }
 }

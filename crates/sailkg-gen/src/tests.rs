@@ -285,3 +285,294 @@ fn labels_are_ordered_by_the_numbers_they_explain() {
     let v: Vec<f64> = numbers(&sample.table, "value").into_iter().flatten().collect();
     assert!((mean(&v) - means[7]).abs() < 25.0, "g7 mean {} (real {})", mean(&v), means[7]);
 }
+
+fn standard_normal_table(n: usize, seed: u64) -> Table {
+    let mut rng = stream(seed, 0);
+    let x: Vec<Option<f64>> = (0..n).map(|_| Some(StandardNormalDraw.draw(&mut rng))).collect();
+    Table::new(vec![Column::numbers("x", NumberKind::Float, x)]).unwrap()
+}
+
+struct StandardNormalDraw;
+
+impl StandardNormalDraw {
+    fn draw(&self, rng: &mut rand::rngs::Xoshiro256PlusPlus) -> f64 {
+        rand_distr::StandardNormal.sample(rng)
+    }
+}
+
+fn variance(values: &[f64]) -> f64 {
+    let m = mean(values);
+    values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64
+}
+
+#[test]
+fn mcmc_samplers_match_the_kernel_density_and_stay_in_the_region() {
+    // The kernel density of N(0, 1) rows with bandwidth h is about N(0, 1 + h²).
+    let table = standard_normal_table(3000, 7);
+    for method in [Method::Mh, Method::Mala, Method::Ula] {
+        let model = fit(method, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+        let sample = model.sample(4000, &Condition::default(), 11).unwrap();
+        let x: Vec<f64> = numbers(&sample.table, "x").into_iter().flatten().collect();
+        let diagnostics = sample.mcmc.expect("chains report");
+        let h = diagnostics.bandwidth;
+        assert!(mean(&x).abs() < 0.12, "{method:?}: mean {}", mean(&x));
+        let expected = 1.0 + h * h;
+        // Unadjusted Langevin is biased by its step: a looser bound.
+        let tolerance = if method == Method::Ula { 0.3 } else { 0.15 };
+        assert!(
+            (variance(&x) - expected).abs() < tolerance * expected,
+            "{method:?}: variance {}",
+            variance(&x)
+        );
+        assert!(diagnostics.max_r_hat.unwrap() < 1.1, "{method:?}: {diagnostics:?}");
+        assert!(diagnostics.min_ess.unwrap() > 100.0, "{method:?}: {diagnostics:?}");
+        if method != Method::Ula {
+            assert!((0.1..0.9).contains(&diagnostics.acceptance_rate), "{method:?}: {diagnostics:?}");
+        }
+        // Inside a tail region, and past the largest observed value (an extrapolation).
+        let max = numbers(&table, "x").into_iter().flatten().fold(f64::MIN, f64::max);
+        let condition = Condition::parse(&format!("x >= {}", max + 0.2)).unwrap();
+        let tail = model.sample(500, &condition, 3).unwrap();
+        let x: Vec<f64> = numbers(&tail.table, "x").into_iter().flatten().collect();
+        assert_eq!(x.len(), 500);
+        assert!(x.iter().all(|v| *v >= max + 0.2), "{method:?}");
+        assert!(tail.warnings.iter().any(|w| w.contains("extrapolation")), "{:?}", tail.warnings);
+        // Reproducible.
+        let again = model.sample(500, &condition, 3).unwrap();
+        assert_eq!(numbers(&again.table, "x"), numbers(&tail.table, "x"));
+    }
+}
+
+#[test]
+fn mcmc_conditions_on_a_rare_label_and_keeps_its_shape() {
+    let table = weather();
+    let model = fit(Method::Mala, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let sample = model.sample(600, &Condition::parse("weather = 'snow'").unwrap(), 5).unwrap();
+    assert!(texts(&sample.table, "weather").iter().all(|w| w.as_deref() == Some("snow")));
+    let t: Vec<f64> = numbers(&sample.table, "temperature").into_iter().flatten().collect();
+    // Three snow rows around −5 °C; a little mass borrowed from the others.
+    assert!(mean(&t) < 5.0, "mean temperature of snow {}", mean(&t));
+    let ids = texts(&sample.table, "id");
+    assert!(ids.iter().all(|i| i.as_deref().is_some_and(|i| i.starts_with("syn-"))));
+}
+
+#[test]
+fn tilting_estimates_a_tail_probability_with_less_variance() {
+    let table = standard_normal_table(20_000, 9);
+    let model = fit(Method::Tilt, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let sample = model.sample(20_000, &Condition::parse("x >= 2.5").unwrap(), 1).unwrap();
+    let report = sample.tilt.expect("a tilt report");
+    let weights = sample.weights.expect("weights");
+    assert_eq!(weights.len(), 20_000);
+    // The empirical margin's tail share.
+    let real = numbers(&table, "x").into_iter().flatten().filter(|v| *v >= 2.5).count() as f64 / 20_000.0;
+    assert!((report.probability - real).abs() < 4.0 * report.standard_error + 1e-4, "{report:?} vs {real}");
+    assert!(report.rows_in_region_share > 0.3, "{report:?}");
+    assert!(report.variance_reduction > 10.0, "{report:?}");
+    assert!(report.effective_sample_size > 1000.0, "{report:?}");
+}
+
+fn ou_series(n: usize, a: f64, mu: f64, s: f64, seed: u64) -> Table {
+    let mut rng = stream(seed, 0);
+    let mut x = mu;
+    let values: Vec<Option<f64>> = (0..n)
+        .map(|_| {
+            x = mu + a * (x - mu) + s * StandardNormalDraw.draw(&mut rng);
+            Some(x)
+        })
+        .collect();
+    let time: Vec<Option<f64>> = (0..n).map(|t| Some(t as f64 * 86_400_000_000.0)).collect();
+    Table::new(vec![
+        Column::numbers("day", NumberKind::Timestamp, time),
+        Column::numbers("level", NumberKind::Float, values),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn sde_fits_recover_parameters_and_girsanov_keeps_estimates_unbiased() {
+    use series::{Event, Series, SeriesMethod, SeriesModel};
+    let table = ou_series(20_000, 0.8, 10.0, 1.0, 4);
+    let series = Series::from_table(&table, &["level".into()], Some("day"), None).unwrap();
+    let model = SeriesModel::fit(SeriesMethod::Ou, series.clone(), None, None).unwrap();
+    let p = |name: &str| model.parameters.iter().find(|(n, _)| n == name).unwrap().1;
+    assert!((p("mu") - 10.0).abs() < 0.1, "{:?}", model.parameters);
+    assert!((p("kappa") - (-(0.8f64).ln())).abs() < 0.03, "{:?}", model.parameters);
+    // A level about 3.3 stationary standard deviations up, within 50 steps: rare.
+    let event = Event { level: 15.5, above: true };
+    let paths = model.paths(4000, Some(50), Some(event), 8).unwrap();
+    let report = paths.report.unwrap();
+    assert!(report.paths_reaching_share > 0.3, "{report:?}");
+    assert!(report.variance_reduction > 5.0, "{report:?}");
+    // Plain Monte Carlo with many more paths agrees with the likelihood-ratio estimate.
+    let plain = model.paths(40_000, Some(50), None, 9).unwrap();
+    let level = numbers(&plain.table, "level");
+    let hits = level.chunks(50).filter(|p| p.iter().any(|v| v.unwrap() >= 15.5)).count() as f64 / 40_000.0;
+    let se = (hits * (1.0 - hits) / 40_000.0).sqrt();
+    assert!(
+        (report.probability - hits).abs() < 4.0 * (report.standard_error.powi(2) + se * se).sqrt(),
+        "{report:?} vs plain {hits}"
+    );
+    assert_eq!(paths.table.rows(), 4000 * 50);
+    assert!((report.mean_likelihood_ratio - 1.0).abs() < 0.2, "{report:?}");
+    // The time column continues the real one's step.
+    let days = numbers(&paths.table, "day");
+    assert_eq!(days[1].unwrap() - days[0].unwrap(), 86_400_000_000.0);
+
+    // AR(2) recovers its coefficients.
+    let mut rng = stream(12, 0);
+    let (mut x1, mut x2) = (0.0, 0.0);
+    let values: Vec<Option<f64>> = (0..20_000)
+        .map(|_| {
+            let x = 0.5 * x1 - 0.3 * x2 + StandardNormalDraw.draw(&mut rng);
+            (x2, x1) = (x1, x);
+            Some(x + 3.0)
+        })
+        .collect();
+    let table = Table::new(vec![Column::numbers("v", NumberKind::Float, values)]).unwrap();
+    let series = Series::from_table(&table, &["v".into()], None, None).unwrap();
+    let ar = SeriesModel::fit(SeriesMethod::Ar, series, None, None).unwrap();
+    let p = |name: &str| ar.parameters.iter().find(|(n, _)| n == name).map_or(0.0, |p| p.1);
+    assert!((p("phi1") - 0.5).abs() < 0.05 && (p("phi2") + 0.3).abs() < 0.05, "{:?}", ar.parameters);
+}
+
+#[test]
+fn zero_inflated_series_keep_dry_spells_and_heavy_wet_tails() {
+    use series::{Event, Series, SeriesMethod, SeriesModel, measures};
+    // Wet/dry chain (p01 0.2, p11 0.6) with log-normal amounts.
+    let mut rng = stream(21, 0);
+    let mut wet = false;
+    let rain: Vec<Option<f64>> = (0..30_000)
+        .map(|_| {
+            wet = rng.random::<f64>() < if wet { 0.6 } else { 0.2 };
+            Some(if wet { (1.0 + 0.8 * StandardNormalDraw.draw(&mut rng)).exp() } else { 0.0 })
+        })
+        .collect();
+    let table = Table::new(vec![Column::numbers("rain", NumberKind::Float, rain)]).unwrap();
+    let series = Series::from_table(&table, &["rain".into()], None, None).unwrap();
+    let real = measures(&[series.values(0)], None);
+    let model = SeriesModel::fit(SeriesMethod::ZeroInflated, series, None, None).unwrap();
+    let paths = model.paths(100, Some(300), None, 2).unwrap();
+    let synthetic = measures(
+        &[numbers(&paths.table, "rain").into_iter().flatten().collect()],
+        Some((real.q90, real.q99)),
+    );
+    assert!((synthetic.zero_share - real.zero_share).abs() < 0.03, "{synthetic:?} vs {real:?}");
+    assert!((synthetic.q99 / real.q99 - 1.0).abs() < 0.25, "{synthetic:?} vs {real:?}");
+    assert!((synthetic.autocorrelation[0] - real.autocorrelation[0]).abs() < 0.1);
+    // Tilting the amounts upward makes a two-q999 day common, weights keep it honest.
+    let report = model
+        .paths(2000, Some(30), Some(Event { level: 2.0 * real.q999, above: true }), 4)
+        .unwrap()
+        .report
+        .unwrap();
+    assert!(report.paths_reaching_share > 0.5 && report.variance_reduction > 3.0, "{report:?}");
+    // Block bootstraps only give observed values and refuse a level.
+    let series = Series::from_table(&table, &["rain".into()], None, None).unwrap();
+    let observed: std::collections::HashSet<u64> = series.values(0).iter().map(|v| v.to_bits()).collect();
+    for method in [SeriesMethod::MovingBlock, SeriesMethod::StationaryBlock] {
+        let model = SeriesModel::fit(method, series.clone(), Some(10), None).unwrap();
+        let paths = model.paths(20, Some(100), None, 1).unwrap();
+        assert!(numbers(&paths.table, "rain").iter().all(|v| observed.contains(&v.unwrap().to_bits())));
+        assert!(model.paths(2, None, Some(Event { level: 1.0, above: true }), 1).is_err());
+    }
+}
+
+#[test]
+fn transfer_entropy_finds_the_direction_of_influence() {
+    use te::{Estimator, transfer_entropy};
+    let mut rng = stream(33, 0);
+    let x: Vec<f64> = (0..1500).map(|_| StandardNormalDraw.draw(&mut rng)).collect();
+    let mut y = vec![0.0; 1500];
+    for t in 1..1500 {
+        y[t] = 0.3 * y[t - 1] + 0.8 * x[t - 1] + 0.3 * StandardNormalDraw.draw(&mut rng);
+    }
+    for estimator in [Estimator::Binned { bins: 4 }, Estimator::Knn { k: 4 }] {
+        let forward = transfer_entropy(&x, &y, estimator, 1, 50, 1).unwrap();
+        let backward = transfer_entropy(&y, &x, estimator, 1, 50, 1).unwrap();
+        assert!(forward.p_value < 0.05, "{forward:?}");
+        assert!(backward.p_value > 0.05, "{backward:?}");
+        assert!(
+            forward.transfer_entropy > 5.0 * backward.transfer_entropy.abs().max(0.01),
+            "{forward:?} {backward:?}"
+        );
+    }
+    assert!(transfer_entropy(&x[..5], &y[..5], Estimator::Binned { bins: 4 }, 1, 10, 1).is_err());
+}
+
+#[test]
+fn privacy_utility_and_contingency_tell_copies_from_new_rows() {
+    let table = weather();
+    let (train_rows, holdout_rows) = eval::holdout_split(&table, 0.3, Some("weather"), 1);
+    let (train, holdout) = (table.select(&train_rows), table.select(&holdout_rows));
+    // The split keeps every class on both sides where it can.
+    let snow = |t: &Table| texts(t, "weather").iter().filter(|w| w.as_deref() == Some("snow")).count();
+    assert_eq!((snow(&train), snow(&holdout)), (2, 1));
+    let copies = fit(Method::Bootstrap, &train, &Constraints::default(), &FitOptions::default())
+        .unwrap()
+        .sample(1000, &Condition::default(), 1)
+        .unwrap()
+        .table;
+    let fresh = fit(Method::Copula, &train, &Constraints::default(), &FitOptions::default())
+        .unwrap()
+        .sample(1000, &Condition::default(), 1)
+        .unwrap()
+        .table;
+    let copied = eval::privacy(&train, Some(&holdout), &copies);
+    let new = eval::privacy(&train, Some(&holdout), &fresh);
+    assert_eq!(copied.baseline, "holdout");
+    assert!(copied.share_closer_than_baseline_median > 0.95, "{copied:?}");
+    assert!(new.share_closer_than_baseline_median < 0.8, "{new:?}");
+    assert!(eval::privacy(&train, None, &fresh).baseline == "leave-one-out");
+    let contingency = eval::evaluate(&train, &fresh).contingency_similarity.unwrap();
+    assert!(contingency > 0.8, "{contingency}");
+    // Rare rows from the copula added to the real ones: the rare classes' recall does not drop.
+    let rare = fit(Method::Copula, &train, &Constraints::default(), &FitOptions::default())
+        .unwrap()
+        .sample(300, &Condition::parse("weather in ('snow', 'rain')").unwrap(), 2)
+        .unwrap()
+        .table;
+    let utility = utility::utility(&train, &holdout, &rare, "weather").unwrap();
+    assert_eq!(utility.rare_classes, vec!["snow".to_owned()]);
+    assert!(utility.synthetic_rows_added > 0);
+    assert!(
+        utility.real_plus_synthetic.rare_recall.unwrap() >= utility.real.rare_recall.unwrap(),
+        "{utility:?}"
+    );
+    assert!(utility.real.macro_f1 > 0.5, "{utility:?}");
+    // The page is self-contained.
+    let page = report::html("weather", &serde_json::json!({"fidelity": 0.9}), &train, &fresh, &[]);
+    assert!(page.contains("<svg") && page.contains("temperature — tail QQ") && !page.contains("<script"));
+}
+
+#[test]
+fn order_constraints_hold_on_every_row() {
+    let mut rng = stream(5, 0);
+    let mut start = Vec::new();
+    let mut end = Vec::new();
+    for _ in 0..500 {
+        let s: f64 = Normal::new(10.0, 3.0).unwrap().sample(&mut rng);
+        start.push(Some(s.round()));
+        // Noisy durations: some real rows break the order, as messy data does.
+        end.push(Some((s + Normal::new(2.0, 2.0).unwrap().sample(&mut rng)).round()));
+    }
+    let table = Table::new(vec![
+        Column::numbers("start", NumberKind::Integer, start),
+        Column::numbers("end", NumberKind::Integer, end),
+    ])
+    .unwrap();
+    let mut constraints = Constraints::default();
+    constraints.order.push(Order { smaller: "start".into(), larger: "end".into(), strict: true });
+    constraints
+        .columns
+        .insert("end".into(), ColumnConstraint { max: Some((20.0, true)), ..Default::default() });
+    for method in [Method::Copula, Method::Mh, Method::Smote, Method::SmoothedBootstrap] {
+        let model = fit(method, &table, &constraints, &FitOptions::default()).unwrap();
+        let sample = model.sample(2000, &Condition::default(), 1).unwrap();
+        let (s, e) = (numbers(&sample.table, "start"), numbers(&sample.table, "end"));
+        assert!(s.iter().zip(&e).all(|(s, e)| s.unwrap() < e.unwrap()), "{method:?}");
+        assert!(e.iter().all(|e| e.unwrap() <= 20.0), "{method:?}");
+    }
+    constraints.order[0].larger = "missing".into();
+    assert!(fit(Method::Copula, &table, &constraints, &FitOptions::default()).is_err());
+}

@@ -499,9 +499,10 @@ fn generate_from_a_class_view_keeps_its_shacl_constraints() {
     let mut turtle = String::from("@prefix ex: <http://example.org/kg#> .\n");
     for i in 0..40 {
         turtle.push_str(&format!(
-            "ex:s{i} a ex:Storm ; ex:category {} ; ex:peakGust {}.5 ; ex:basin \"{}\" .\n",
+            "ex:s{i} a ex:Storm ; ex:category {} ; ex:peakGust {}.5 ; ex:minGust {} ; ex:basin \"{}\" .\n",
             1 + i % 5,
             100 + i * 5,
+            90 + i * 5 - i % 7,
             if i % 10 == 0 { "south" } else { "north" }
         ));
     }
@@ -514,7 +515,8 @@ fn generate_from_a_class_view_keeps_its_shacl_constraints() {
         "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/kg#> .\n\
          ex:StormShape a sh:NodeShape ; sh:targetClass ex:Storm ;\n\
            sh:property [ sh:path ex:peakGust ; sh:maxExclusive 240 ; sh:minCount 1 ] ,\n\
-                       [ sh:path ex:basin ; sh:in ( \"north\" \"south\" ) ] .\n",
+                       [ sh:path ex:basin ; sh:in ( \"north\" \"south\" ) ] ,\n\
+                       [ sh:path ex:minGust ; sh:lessThan ex:peakGust ] .\n",
     )
     .unwrap();
     for (file, graph) in [(&storms, "urn:sailkg:graph:source/storms/1"), (&shapes, "urn:sailkg:graph:shapes")]
@@ -522,36 +524,235 @@ fn generate_from_a_class_view_keeps_its_shacl_constraints() {
         let output = run(&data, &["load", file.to_str().unwrap(), "--graph", graph]);
         assert!(output.status.success(), "{}", stderr(&output));
     }
-    let out = dir.path().join("storms.csv");
+    for method in ["copula", "mh"] {
+        let out = dir.path().join(format!("storms-{method}.csv"));
+        let output = run(
+            &data,
+            &[
+                "generate",
+                "--from",
+                "kg.storm",
+                "--method",
+                method,
+                "--n",
+                "400",
+                "--seed",
+                "3",
+                "--where",
+                "basin = 'south'",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = |name: &str| {
+            header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} in {header:?}"))
+        };
+        let (iri, gust, low, basin) = (at("iri"), at("peak_gust"), at("min_gust"), at("basin"));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), 400);
+        for row in &rows {
+            let gust: f64 = row[gust].parse().unwrap_or_else(|_| panic!("{row:?}"));
+            let low: f64 = row[low].parse().unwrap_or_else(|_| panic!("{row:?}"));
+            assert!(gust < 240.0, "{method}: peak_gust {gust} breaks sh:maxExclusive 240");
+            assert!(low < gust, "{method}: min_gust {low} breaks sh:lessThan peak_gust {gust}");
+            assert_eq!(row[basin], "south");
+            assert!(row[iri].starts_with("syn-"), "a fresh identifier, not a real IRI: {}", row[iri]);
+        }
+    }
+}
+
+#[test]
+fn tail_mcmc_tilting_series_evaluation_and_transfer_entropy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let disasters = shared().join("data/demo/disasters.csv");
+    let gapminder = shared().join("data/demo/gapminder.json");
+    let disasters = disasters.to_str().unwrap();
+    let report = |name: &str| -> serde_json::Value {
+        let path = data.join(format!("tables/synthetic/{name}.report.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let sql = |statement: &str| {
+        let output = run(&data, &["sql", statement, "--format", "csv"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    // MCMC past the largest observed value (3.7 million deaths in a year): the kernels' tail.
+    for (name, extra) in
+        [("mh1", vec!["--method", "mh"]), ("ula1", vec!["--method", "langevin", "--unadjusted"])]
+    {
+        let mut args = vec!["generate", "--from", disasters, "--n", "300", "--seed", "5", "--name", name];
+        args.extend(["--where", "Deaths >= 5000000 and Year >= 1950"]);
+        args.extend(extra);
+        let output = run(&data, &args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stderr(&output).contains("extrapolation"), "{}", stderr(&output));
+        let r = report(name);
+        assert!(r["mcmc"]["chains"].as_u64().unwrap() >= 4, "{r}");
+        assert!(r["mcmc"]["r_hat"].as_array().is_some_and(|a| !a.is_empty()), "{r}");
+        assert_eq!(
+            sql(&format!(
+                "SELECT count(*) AS n, min(\"Deaths\") >= 5000000 AND min(\"Year\") >= 1950 AS inside FROM synthetic.{name}"
+            )),
+            "n,inside\n300,true\n"
+        );
+        assert!(data.join(format!("tables/synthetic/{name}.report.html")).exists());
+    }
+    // Tilting toward a tail region: weights, and the estimate with its variance reduction.
     let output = run(
         &data,
         &[
             "generate",
             "--from",
-            "kg.storm",
+            disasters,
+            "--method",
+            "tilt",
             "--n",
-            "400",
+            "2000",
             "--seed",
-            "3",
+            "1",
+            "--name",
+            "tilt1",
             "--where",
-            "basin = 'south'",
-            "--out",
-            out.to_str().unwrap(),
+            "Deaths >= 1000000",
         ],
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    let text = std::fs::read_to_string(&out).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let at =
-        |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} in {header:?}"));
-    let (iri, gust, basin) = (at("iri"), at("peak_gust"), at("basin"));
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.len(), 400);
-    for row in &rows {
-        let gust: f64 = row[gust].parse().unwrap_or_else(|_| panic!("{row:?}"));
-        assert!((100.0..240.0).contains(&gust), "peak_gust {gust} breaks sh:maxExclusive 240");
-        assert_eq!(row[basin], "south");
-        assert!(row[iri].starts_with("syn-"), "a fresh identifier, not a real IRI: {}", row[iri]);
+    let tilt = &report("tilt1")["tilt"];
+    assert!(
+        tilt["probability"].as_f64().unwrap() > 0.0 && tilt["variance_reduction"].as_f64().unwrap() > 1.0,
+        "{tilt}"
+    );
+    assert_eq!(sql("SELECT round(avg(importance_weight), 6) AS w FROM synthetic.tilt1"), "w\n1.0\n");
+    // A series model with a level to reach: paths with likelihood ratios.
+    let output = run(
+        &data,
+        &[
+            "generate",
+            "--from",
+            disasters,
+            "--method",
+            "sde",
+            "--model",
+            "ar",
+            "--series",
+            "Deaths",
+            "--time",
+            "Year",
+            "--by",
+            "Entity",
+            "--n",
+            "400",
+            "--length",
+            "50",
+            "--seed",
+            "2",
+            "--name",
+            "sde1",
+            "--where",
+            "Deaths >= 2000000",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("plain Monte Carlo"), "{}", stdout(&output));
+    let event = &report("sde1")["event"];
+    assert!(event["paths_reaching_share"].as_f64().unwrap() > 0.2, "{event}");
+    assert_eq!(
+        sql(
+            "SELECT count(DISTINCT path) AS paths, count(*) AS n, min(likelihood_ratio) > 0 AS ok FROM synthetic.sde1"
+        ),
+        "paths,n,ok\n400,20000,true\n"
+    );
+    // A block bootstrap of two series keeps their lead-lag structure in the report.
+    let output = run(
+        &data,
+        &[
+            "generate",
+            "--from",
+            gapminder.to_str().unwrap(),
+            "--method",
+            "block-bootstrap",
+            "--series",
+            "fertility,life_expect",
+            "--time",
+            "year",
+            "--by",
+            "country",
+            "--block",
+            "3",
+            "--n",
+            "100",
+            "--seed",
+            "3",
+            "--name",
+            "blocks1",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let r = report("blocks1");
+    assert!(r["transfer_entropy"]["synthetic"]["p_value"].is_number(), "{r}");
+    assert!(r["series_measures"][0]["synthetic"]["autocorrelation"].is_array(), "{r}");
+    // Evaluation of any synthetic table, with an HTML page.
+    let page = dir.path().join("eval.html");
+    let output = run(&data, &["eval", disasters, "synthetic.mh1", "--html", page.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let evaluation: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(evaluation["privacy"]["share_closer_than_baseline_median"].is_number(), "{evaluation}");
+    assert!(std::fs::read_to_string(&page).unwrap().contains("<svg"));
+    // Transfer entropy both ways, two estimators.
+    let output = run(
+        &data,
+        &[
+            "analyze",
+            "te",
+            &format!("{}:fertility", gapminder.display()),
+            &format!("{}:life_expect", gapminder.display()),
+            "--permutations",
+            "10",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let te: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(te.as_array().unwrap().len(), 4);
+    assert!(te[0]["estimate"]["p_value"].as_f64().unwrap() > 0.0);
+    // Misused flags and levels are user errors.
+    for args in [
+        vec!["generate", "--from", disasters, "--n", "5", "--series", "Deaths"],
+        vec![
+            "generate",
+            "--from",
+            disasters,
+            "--n",
+            "5",
+            "--method",
+            "sde",
+            "--series",
+            "Deaths",
+            "--where",
+            "Entity = 'x'",
+        ],
+        vec![
+            "generate",
+            "--from",
+            disasters,
+            "--n",
+            "5",
+            "--method",
+            "block-bootstrap",
+            "--series",
+            "Deaths",
+            "--where",
+            "Deaths >= 1",
+        ],
+        vec!["generate", "--from", disasters, "--n", "5", "--method", "tilt"],
+        vec!["analyze", "te", "nofile", "x:y"],
+    ] {
+        let output = run(&data, &args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", stderr(&output));
     }
 }
