@@ -635,6 +635,20 @@ fn json_array_batch(path: &Path) -> Result<datafusion::arrow::array::RecordBatch
         return Err(UserError("the array is empty".into()).into());
     }
     let schema = infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone())))?;
+    // Messy files mix types in a column (a title that is a number): a text column takes every
+    // scalar as its text.
+    let mut values = values;
+    for field in
+        schema.fields().iter().filter(|f| f.data_type() == &datafusion::arrow::datatypes::DataType::Utf8)
+    {
+        for value in &mut values {
+            if let Some(v) = value.get_mut(field.name())
+                && (v.is_number() || v.is_boolean())
+            {
+                *v = serde_json::Value::String(v.to_string());
+            }
+        }
+    }
     let mut decoder =
         ReaderBuilder::new(std::sync::Arc::new(schema)).with_batch_size(values.len()).build_decoder()?;
     decoder.serialize(&values)?;

@@ -8,6 +8,12 @@
 //! from the multivariate normal truncated to those intervals (Gibbs sampling, each step an exact
 //! univariate truncated normal draw), the others from their exact conditional normal given them.
 //! A label seen in a handful of rows is sampled directly and never gives up.
+//!
+//! Numeric margins carry generalised Pareto tails beyond their upper (and, for columns that go
+//! below zero, lower) 5 %, fitted by probability-weighted moments: unconditional rows exceed
+//! the observed maximum about as often as the data's tail says, and a condition past every
+//! observed value (a magnitude above the largest recorded) is sampled from the fitted tail
+//! instead of refused.
 
 use crate::normal::{self, Matrix};
 use crate::region::{Region, regions};
@@ -28,7 +34,12 @@ const THIN: usize = 3;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Margin {
     /// Sorted quantile knots (empty: the column was all null).
-    Numbers { knots: Vec<f64>, null_share: f64 },
+    Numbers {
+        knots: Vec<f64>,
+        null_share: f64,
+        #[serde(default)]
+        tails: Tails,
+    },
     /// Levels in latent order (most frequent first) with cumulative shares (len + 1 values).
     Labels { order: Vec<u32>, cumulative: Vec<f64>, null_share: f64 },
     /// Identifiers: generated fresh, not modelled.
@@ -70,12 +81,13 @@ impl Margin {
             }
             i = j + 1;
         }
-        let knots = if m <= KNOTS {
+        let knots: Vec<f64> = if m <= KNOTS {
             present.iter().map(|p| p.0).collect()
         } else {
             (0..KNOTS).map(|k| present[k * (m - 1) / (KNOTS - 1)].0).collect()
         };
-        (Margin::Numbers { knots, null_share }, latent)
+        let tails = Tails::fit(&present.iter().map(|p| p.0).collect::<Vec<_>>(), &knots);
+        (Margin::Numbers { knots, null_share, tails }, latent)
     }
 
     /// Labels take intervals of the latent in an order that lets one correlation carry their
@@ -157,30 +169,184 @@ fn knot_quantile(knots: &[f64], u: f64) -> f64 {
     knots[i] + (knots[next] - knots[i]) * (position - i as f64)
 }
 
-/// The smallest probability whose value is ≥ lo, and the largest whose value is ≤ hi.
-fn knot_interval(knots: &[f64], lo: f64, hi: f64) -> Option<(f64, f64)> {
+/// The smallest probability whose value is ≥ x (None: above every knot).
+fn knot_at_least(knots: &[f64], x: f64) -> Option<f64> {
     let last = (knots.len() - 1) as f64;
     if knots.len() == 1 {
-        return (lo <= knots[0] && knots[0] <= hi).then_some((0.0, 1.0));
+        return (x <= knots[0]).then_some(0.0);
     }
-    let i = knots.partition_point(|&k| k < lo);
-    let u_lo = if i == 0 {
-        0.0
+    let i = knots.partition_point(|&k| k < x);
+    if i == 0 {
+        Some(0.0)
     } else if i == knots.len() {
-        return None;
+        None
     } else {
-        (i as f64 - 1.0 + (lo - knots[i - 1]) / (knots[i] - knots[i - 1])) / last
-    };
-    let j = knots.partition_point(|&k| k <= hi);
-    let u_hi = if j == 0 {
-        return None;
+        Some((i as f64 - 1.0 + (x - knots[i - 1]) / (knots[i] - knots[i - 1])) / last)
+    }
+}
+
+/// The largest probability whose value is ≤ x (None: below every knot).
+fn knot_at_most(knots: &[f64], x: f64) -> Option<f64> {
+    let last = (knots.len() - 1) as f64;
+    if knots.len() == 1 {
+        return (x >= knots[0]).then_some(1.0);
+    }
+    let j = knots.partition_point(|&k| k <= x);
+    if j == 0 {
+        None
     } else if j == knots.len() {
-        1.0
+        Some(1.0)
     } else {
         let j = j - 1;
-        (j as f64 + (hi - knots[j]) / (knots[j + 1] - knots[j])) / last
-    };
-    (u_lo <= u_hi).then_some((u_lo, u_hi))
+        Some((j as f64 + (x - knots[j]) / (knots[j + 1] - knots[j])) / last)
+    }
+}
+
+/// A generalised Pareto tail beyond a threshold: P(X > x) = p·(1 + ξ(x − t)/σ)^(−1/ξ).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Tail {
+    /// Probability beyond the threshold.
+    p: f64,
+    threshold: f64,
+    xi: f64,
+    sigma: f64,
+}
+
+impl Tail {
+    /// Fits exceedances over `threshold` by probability-weighted moments (Hosking & Wallis
+    /// 1987); ξ is kept in [−0.5, 0.9].
+    fn fit(mut exceedances: Vec<f64>, p: f64, threshold: f64) -> Option<Self> {
+        let n = exceedances.len();
+        if n < 10 {
+            return None;
+        }
+        exceedances.sort_by(f64::total_cmp);
+        let a0 = exceedances.iter().sum::<f64>() / n as f64;
+        let a1 =
+            exceedances.iter().enumerate().map(|(j, y)| y * (n - 1 - j) as f64 / (n - 1) as f64).sum::<f64>()
+                / n as f64;
+        let denominator = a0 - 2.0 * a1;
+        if denominator <= 0.0 || a0 <= 0.0 {
+            return None;
+        }
+        let xi = (2.0 - a0 / denominator).clamp(-0.5, 0.9);
+        let sigma = 2.0 * a0 * a1 / denominator;
+        (sigma > 0.0 && sigma.is_finite()).then_some(Self { p, threshold, xi, sigma })
+    }
+
+    /// The value whose exceedance probability is s (0 < s ≤ p).
+    fn value(&self, s: f64) -> f64 {
+        let ratio = self.p / s;
+        if self.xi.abs() < 1e-9 {
+            self.threshold + self.sigma * ratio.ln()
+        } else {
+            self.threshold + self.sigma / self.xi * (ratio.powf(self.xi) - 1.0)
+        }
+    }
+
+    /// P(X > x) for x ≥ the threshold (0 past a bounded tail's end).
+    fn survival(&self, x: f64) -> f64 {
+        let y = (x - self.threshold) / self.sigma;
+        if self.xi.abs() < 1e-9 {
+            return self.p * (-y).exp();
+        }
+        let base = 1.0 + self.xi * y;
+        if base <= 0.0 { 0.0 } else { self.p * base.powf(-1.0 / self.xi) }
+    }
+
+    /// The largest value the tail reaches (infinite unless ξ < 0).
+    fn end(&self) -> f64 {
+        if self.xi < 0.0 { self.threshold - self.sigma / self.xi } else { f64::INFINITY }
+    }
+}
+
+/// The tails of a numeric margin, so that the copula reaches past the observed range the way
+/// the data's extremes suggest: a generalised Pareto beyond the upper 5 % (and beyond the lower
+/// 5 % when the column goes below zero — a count or an amount never does). Between them the
+/// empirical knots.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Tails {
+    upper: Option<Tail>,
+    /// Fitted on the negated values.
+    lower: Option<Tail>,
+}
+
+impl Tails {
+    fn fit(values: &[f64], knots: &[f64]) -> Self {
+        let m = values.len();
+        let mut distinct: Vec<f64> = knots.to_vec();
+        distinct.dedup();
+        if m < 100 || distinct.len() < 30 {
+            return Self::default();
+        }
+        let p = if m >= 400 { 0.05 } else { 20.0 / m as f64 };
+        let high = knot_quantile(knots, 1.0 - p);
+        let upper = Tail::fit(values.iter().filter(|v| **v > high).map(|v| v - high).collect(), p, high);
+        let low = knot_quantile(knots, p);
+        let lower = if knots[0] < 0.0 {
+            Tail::fit(values.iter().filter(|v| **v < low).map(|v| low - v).collect(), p, -low)
+        } else {
+            None
+        };
+        Self { upper, lower }
+    }
+
+    /// The value at latent z.
+    fn value(&self, knots: &[f64], z: f64) -> f64 {
+        if let Some(t) = &self.upper {
+            let s = normal::survival(z);
+            if s < t.p {
+                return t.value(s);
+            }
+        }
+        if let Some(t) = &self.lower {
+            let c = normal::cdf(z);
+            if c < t.p {
+                return -t.value(c);
+            }
+        }
+        knot_quantile(knots, normal::cdf(z))
+    }
+
+    /// The latent interval whose values lie in [lo, hi].
+    fn latent_interval(&self, knots: &[f64], lo: f64, hi: f64) -> Option<(f64, f64)> {
+        let at_least = |x: f64| -> Option<f64> {
+            match (&self.upper, &self.lower) {
+                (Some(t), _) if x > t.threshold => {
+                    let s = t.survival(x);
+                    (s > 0.0).then(|| -normal::quantile(s))
+                }
+                (_, Some(t)) if x < -t.threshold => {
+                    let s = t.survival(-x);
+                    Some(if s > 0.0 { normal::quantile(s) } else { f64::NEG_INFINITY })
+                }
+                _ => knot_at_least(knots, x).map(normal::quantile),
+            }
+        };
+        let at_most = |x: f64| -> Option<f64> {
+            match (&self.upper, &self.lower) {
+                (Some(t), _) if x > t.threshold => {
+                    let s = t.survival(x);
+                    Some(if s > 0.0 { -normal::quantile(s) } else { f64::INFINITY })
+                }
+                (_, Some(t)) if x < -t.threshold => {
+                    let s = t.survival(-x);
+                    (s > 0.0).then(|| normal::quantile(s))
+                }
+                _ => knot_at_most(knots, x).map(normal::quantile),
+            }
+        };
+        let (a, b) = (at_least(lo)?, at_most(hi)?);
+        (a <= b).then_some((a, b))
+    }
+
+    fn lowest(&self, knots: &[f64]) -> f64 {
+        self.lower.map_or(knots[0], |t| -t.end())
+    }
+
+    fn highest(&self, knots: &[f64]) -> f64 {
+        self.upper.map_or(knots[knots.len() - 1], |t| t.end())
+    }
 }
 
 impl Copula {
@@ -384,21 +550,24 @@ impl Copula {
             let name = &self.template.columns[c].name;
             let (region, nullable) = &regions.columns[c];
             let intervals = match (&self.margins[c], region) {
-                (Margin::Numbers { knots, .. }, Region::Numbers { lo, hi }) => {
+                (Margin::Numbers { knots, tails, .. }, Region::Numbers { lo, hi }) => {
                     if knots.is_empty() {
                         if !nullable {
                             return Err(GenError::Impossible(format!("{name} has no values to learn from")));
                         }
                         vec![(f64::NEG_INFINITY, f64::INFINITY)]
                     } else {
-                        let (u_lo, u_hi) = knot_interval(knots, *lo, *hi).ok_or_else(|| {
+                        let interval = tails.latent_interval(knots, *lo, *hi).ok_or_else(|| {
                             GenError::Impossible(format!(
-                                "{name} must lie in [{lo}, {hi}], but its values range over [{}, {}]; the copula's empirical margins do not extrapolate (the mh and langevin methods do)",
+                                "{name} must lie in [{lo}, {hi}], but its fitted margin ranges over [{}, {}] (values range over [{}, {}]; {})",
+                                tails.lowest(knots),
+                                tails.highest(knots),
                                 knots[0],
-                                knots[knots.len() - 1]
+                                knots[knots.len() - 1],
+                                "the mh and langevin methods reach further"
                             ))
                         })?;
-                        vec![(normal::quantile(u_lo), normal::quantile(u_hi))]
+                        vec![interval]
                     }
                 }
                 (Margin::Labels { order, cumulative, .. }, Region::Labels { allowed }) => {
@@ -508,12 +677,11 @@ impl Copula {
         for (k, &c) in self.dims.iter().enumerate() {
             let latent = (0..n).map(|r| (latents[r * d + k], nulls[r * d + k]));
             match (&self.margins[c], &regions.columns[c].0, &self.template.columns[c].values) {
-                (Margin::Numbers { knots, .. }, Region::Numbers { lo, hi }, _) => {
+                (Margin::Numbers { knots, tails, .. }, Region::Numbers { lo, hi }, _) => {
                     numbers[c] = Some(
                         latent
                             .map(|(z, null)| {
-                                (!null && !knots.is_empty())
-                                    .then(|| knot_quantile(knots, normal::cdf(z)).clamp(*lo, *hi))
+                                (!null && !knots.is_empty()).then(|| tails.value(knots, z).clamp(*lo, *hi))
                             })
                             .collect(),
                     );

@@ -163,8 +163,9 @@ impl Table {
 
     /// Reads record batches of one schema. Integers, floats and decimals become numbers;
     /// dates and timestamps datetimes; everything else labels (booleans keep their type on
-    /// output). Columns whose values are all distinct labels and whose name ends in `id` get
-    /// the id role.
+    /// output). Label columns whose values are all distinct get the id role — generated fresh,
+    /// never copied — when their name ends in `id` or the table has 50 rows or more (keys,
+    /// URLs, free text unique to each row: resampling them would copy real values verbatim).
     pub fn from_batches(batches: &[RecordBatch]) -> Result<Self, GenError> {
         let Some(first) = batches.first() else {
             return Err(GenError::Input("the table has no rows".into()));
@@ -262,7 +263,7 @@ fn column_from_arrays(field: &Field, arrays: &[&ArrayRef]) -> Result<Column, Gen
                 if !boolean
                     && levels.len() == labels.len()
                     && labels.len() > 1
-                    && (lower == "id" || lower.ends_with("_id") || lower.ends_with("id"))
+                    && (lower.ends_with("id") || labels.len() >= 50)
                 {
                     column.role = Role::Id;
                 }

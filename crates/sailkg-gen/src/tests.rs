@@ -177,10 +177,13 @@ fn stratified_bootstrap_balances_classes_and_bootstrap_refuses_what_it_cannot_gi
     let model = fit(Method::Bootstrap, &table, &Constraints::default(), &FitOptions::default()).unwrap();
     let error = model.sample(10, &Condition::parse("temperature > 100").unwrap(), 5).unwrap_err();
     assert!(matches!(error, GenError::Impossible(_)), "{error}");
-    // The copula says why it cannot go past the data either.
+    // The copula reaches past the data through its fitted upper tail ...
     let model = fit(Method::Copula, &table, &Constraints::default(), &FitOptions::default()).unwrap();
-    let error = model.sample(10, &Condition::parse("temperature > 100").unwrap(), 5).unwrap_err().to_string();
-    assert!(error.contains("temperature") && error.contains("range"), "{error}");
+    let hot = model.sample(10, &Condition::parse("temperature > 100").unwrap(), 5).unwrap();
+    assert!(numbers(&hot.table, "temperature").iter().all(|t| t.unwrap() > 100.0));
+    // ... but not below zero for a column that never goes there, and it says why.
+    let error = model.sample(10, &Condition::parse("wind < -5").unwrap(), 5).unwrap_err().to_string();
+    assert!(error.contains("wind") && error.contains("range"), "{error}");
     let error = model.sample(10, &Condition::parse("weather = 'hail'").unwrap(), 5).unwrap_err().to_string();
     assert!(error.contains("weather"), "{error}");
     let error = model.sample(10, &Condition::parse("pressure > 3").unwrap(), 5).unwrap_err().to_string();
@@ -575,4 +578,26 @@ fn order_constraints_hold_on_every_row() {
     }
     constraints.order[0].larger = "missing".into();
     assert!(fit(Method::Copula, &table, &constraints, &FitOptions::default()).is_err());
+}
+
+#[test]
+fn copula_tails_extrapolate_like_the_data() {
+    // Pareto data (ξ = 0.5): the fitted tail gives exceedances of the observed maximum at about
+    // the rate the model implies, and a condition far past it still samples.
+    let mut rng = stream(17, 0);
+    let values: Vec<Option<f64>> = (0..5000).map(|_| Some((1.0 - rng.random::<f64>()).powf(-0.5))).collect();
+    let max = values.iter().flatten().fold(0.0f64, |a, b| a.max(*b));
+    let table = Table::new(vec![Column::numbers("loss", NumberKind::Float, values)]).unwrap();
+    let model = fit(Method::Copula, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let sample = model.sample(200_000, &Condition::default(), 1).unwrap();
+    let above = numbers(&sample.table, "loss").iter().filter(|v| v.unwrap() > max).count() as f64 / 200_000.0;
+    // The true P(X > max of 5000) is about 1/5000.
+    assert!(above > 0.2 / 5000.0 && above < 5.0 / 5000.0, "share above the maximum {above}");
+    let far = model.sample(100, &Condition::parse(&format!("loss >= {}", 10.0 * max)).unwrap(), 2).unwrap();
+    assert!(numbers(&far.table, "loss").iter().all(|v| v.unwrap() >= 10.0 * max));
+    // The same tail's quantiles: q99.9 of the model near the true 1000^0.5 ≈ 31.6.
+    let mut x: Vec<f64> = numbers(&sample.table, "loss").into_iter().flatten().collect();
+    x.sort_by(f64::total_cmp);
+    let q = x[(0.999 * x.len() as f64) as usize];
+    assert!((q / 31.6 - 1.0).abs() < 0.3, "q99.9 {q}");
 }

@@ -756,3 +756,68 @@ fn tail_mcmc_tilting_series_evaluation_and_transfer_entropy() {
         assert_eq!(output.status.code(), Some(1), "{args:?}: {}", stderr(&output));
     }
 }
+
+#[test]
+fn generate_the_rarest_class_and_the_top_percent_of_every_demo_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = shared().join("data/demo");
+    let output = run(&data, &["ingest", demo.join("earthquakes.json").to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let path = |file: &str| demo.join(file).to_str().unwrap().to_owned();
+    // (from, the rarest class, the top 1 % (the real q99), both again as SQL).
+    let cases = [
+        (
+            path("disasters.csv"),
+            "Entity = 'Mass movement (dry)'",
+            "Deaths >= 2003396",
+            "\"Entity\" = 'Mass movement (dry)'",
+            "\"Deaths\" >= 2003396",
+        ),
+        (
+            path("movies.json"),
+            "`Major Genre` = 'Concert/Performance'",
+            "`Worldwide Gross` >= 783705001",
+            "\"Major Genre\" = 'Concert/Performance'",
+            "\"Worldwide Gross\" >= 783705001",
+        ),
+        // A class with a single row (one flight from Bozeman).
+        (path("flights-5k.json"), "origin = 'BZN'", "delay >= 136", "origin = 'BZN'", "delay >= 136"),
+        ("earthquakes".to_owned(), "magType = 'mw'", "mag >= 5.3", "\"magType\" = 'mw'", "mag >= 5.3"),
+    ];
+    let mut k = 0;
+    for (from, rare, tail, rare_sql, tail_sql) in &cases {
+        for (condition, check) in [(rare, rare_sql), (tail, tail_sql)] {
+            for method in ["copula", "mh"] {
+                k += 1;
+                let name = format!("demo{k}");
+                let output = run(
+                    &data,
+                    &[
+                        "generate", "--from", from, "--method", method, "--n", "200", "--where", condition,
+                        "--seed", "1", "--name", &name,
+                    ],
+                );
+                assert!(output.status.success(), "{from} {condition} {method}: {}", stderr(&output));
+                let report: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(data.join(format!("tables/synthetic/{name}.report.json")))
+                        .unwrap(),
+                )
+                .unwrap();
+                assert_eq!(report["rows"], 200, "{from} {condition} {method}");
+                let copies = report["against_all_real_rows"]["exact_copy_share"].as_f64().unwrap();
+                assert_eq!(copies, 0.0, "{from} {condition} {method}: exact copies");
+                let output = run(
+                    &data,
+                    &[
+                        "sql",
+                        &format!("SELECT count(*) AS n FROM synthetic.{name} WHERE NOT ({check})"),
+                        "--format",
+                        "csv",
+                    ],
+                );
+                assert_eq!(stdout(&output), "n\n0\n", "{from} {condition} {method}: {}", stderr(&output));
+            }
+        }
+    }
+}
