@@ -56,7 +56,54 @@ pub(crate) struct Copula {
     correlation: Matrix,
     /// How far the correlation was shrunk toward the identity to be positive definite.
     shrink: f64,
+    /// Margins within the rare classes of label columns, for conditions that fix a class.
+    #[serde(default)]
+    classes: Vec<ClassMargins>,
 }
+
+/// The margins of every column within each rare class of one label column: a condition that
+/// fixes the class samples the other columns' values from the class's own distributions (joined
+/// by the global latent correlation) instead of shifting the global ones, so a class whose rows
+/// look unlike the bulk keeps its look.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ClassMargins {
+    column: usize,
+    /// Per level code: the margins (None: not rare, or too few rows to copy no row).
+    levels: Vec<Option<Vec<Margin>>>,
+    /// Per level code: hashes of the class's real rows, so that no generated row copies one.
+    #[serde(default)]
+    rows: Vec<Vec<u64>>,
+}
+
+/// A hash of one row's values on every non-identifier column (numbers by their bits, labels by
+/// their codes), as exact copies are judged.
+fn row_hash(table: &Table, row: usize) -> u64 {
+    let mut hash: u64 = 0xCBF2_9CE4_8422_2325;
+    let mut mix = |v: u64| {
+        hash ^= v;
+        hash = hash.wrapping_mul(0x0100_0000_01B3).rotate_left(17);
+    };
+    for (c, column) in table.columns.iter().enumerate() {
+        if column.role == crate::Role::Id {
+            continue;
+        }
+        mix(c as u64);
+        match &column.values {
+            Values::Numbers { values, .. } => mix(values[row].map_or(u64::MAX, |v| (v + 0.0).to_bits())),
+            Values::Labels { codes, .. } => mix(codes[row].map_or(u64::MAX, u64::from)),
+        }
+    }
+    hash
+}
+
+/// A class gets its own margins from this many rows (fewer: its values would be near copies).
+const CLASS_MIN_ROWS: usize = 10;
+/// ... and when it holds at most this share of the rows.
+const CLASS_MAX_SHARE: f64 = 0.2;
+/// Label columns with more levels keep only the global margins.
+const CLASS_MAX_LEVELS: usize = 64;
+/// Quantile knots kept per class margin.
+const CLASS_KNOTS: usize = 512;
 
 impl Margin {
     fn numbers(values: &[Option<f64>]) -> (Self, Vec<Option<f64>>) {
@@ -214,7 +261,7 @@ struct Tail {
 
 impl Tail {
     /// Fits exceedances over `threshold` by probability-weighted moments (Hosking & Wallis
-    /// 1987); ξ is kept in [−0.5, 0.9].
+    /// 1987); ξ is kept in [−1, 0.9] (−1: a uniform's tail, ending near the maximum).
     fn fit(mut exceedances: Vec<f64>, p: f64, threshold: f64) -> Option<Self> {
         let n = exceedances.len();
         if n < 10 {
@@ -229,7 +276,7 @@ impl Tail {
         if denominator <= 0.0 || a0 <= 0.0 {
             return None;
         }
-        let xi = (2.0 - a0 / denominator).clamp(-0.5, 0.9);
+        let xi = (2.0 - a0 / denominator).clamp(-1.0, 0.9);
         let sigma = 2.0 * a0 * a1 / denominator;
         (sigma > 0.0 && sigma.is_finite()).then_some(Self { p, threshold, xi, sigma })
     }
@@ -398,9 +445,81 @@ impl Copula {
         }
         let correlation = Matrix { n: d, values };
         let (_, shrink) = correlation.cholesky_shrunk();
+        let classes = class_margins(table, &margins);
         // The columns without rows: names, kinds and levels, for regions and output.
         let template = table.select(&[]);
-        Ok(Self { template, margins, dims, correlation, shrink })
+        Ok(Self { template, margins, dims, correlation, shrink, classes })
+    }
+
+    /// The class a condition fixes, if the model has margins for it: (column, level, margins,
+    /// hashes of the class's real rows).
+    fn fixed_class(&self, regions: &crate::region::Regions) -> Option<(usize, u32, &[Margin], &[u64])> {
+        self.classes.iter().find_map(|class| match &regions.columns[class.column].0 {
+            Region::Labels { allowed: Some(allowed) } if allowed.len() == 1 => {
+                let level = allowed[0];
+                let margins = class.levels.get(level as usize)?.as_deref()?;
+                let rows = class.rows.get(level as usize).map_or(&[][..], Vec::as_slice);
+                Some((class.column, level, margins, rows))
+            }
+            _ => None,
+        })
+    }
+
+    /// Rows of a fixed class from its own margins; rows that copy a real row of the class are
+    /// drawn again (a class's values can be few), up to eight times.
+    #[allow(clippy::too_many_arguments)]
+    fn sample_class(
+        &self,
+        model: &Model,
+        regions: &crate::region::Regions,
+        (column, level, margins, real): (usize, u32, &[Margin], &[u64]),
+        n: usize,
+        seed: u64,
+        warnings: &mut Vec<String>,
+    ) -> Result<Table, GenError> {
+        let mut boxes = self.boxes_with(margins, regions)?;
+        if let Some(k) = self.dims.iter().position(|&c| c == column) {
+            boxes[k] = vec![(f64::NEG_INFINITY, f64::INFINITY)];
+        }
+        let draw = |n: usize, seed: u64| -> Result<Table, GenError> {
+            let latents = self.latents(n, seed, &boxes, &vec![0.0; self.dims.len()]);
+            let mut table = self.decode_with(margins, model, regions, &latents, n, seed)?;
+            if let Values::Labels { codes, .. } = &mut table.columns[column].values {
+                codes.iter_mut().for_each(|c| *c = Some(level));
+            }
+            Ok(table)
+        };
+        let real: std::collections::HashSet<u64> = real.iter().copied().collect();
+        let mut table = draw(n, seed)?;
+        for attempt in 1..=8u64 {
+            let copies: Vec<usize> = (0..n).filter(|&r| real.contains(&row_hash(&table, r))).collect();
+            if copies.is_empty() {
+                return Ok(table);
+            }
+            if attempt == 8 {
+                warnings.push(format!(
+                    "{} rows equal real rows of the class: its values are too few to vary",
+                    copies.len()
+                ));
+                break;
+            }
+            let again = draw(copies.len(), seed ^ attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15))?;
+            for (j, &r) in copies.iter().enumerate() {
+                for (target, source) in table.columns.iter_mut().zip(&again.columns) {
+                    match (&mut target.values, &source.values) {
+                        _ if target.role == crate::Role::Id => {}
+                        (Values::Numbers { values, .. }, Values::Numbers { values: from, .. }) => {
+                            values[r] = from[j]
+                        }
+                        (Values::Labels { codes, .. }, Values::Labels { codes: from, .. }) => {
+                            codes[r] = from[j]
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(table)
     }
 
     /// Importance sampling toward a tail region by exponential tilting: the latent normal
@@ -545,11 +664,19 @@ impl Copula {
 
     /// The latent intervals of every dimension inside `regions`.
     fn boxes(&self, regions: &crate::region::Regions) -> Result<Vec<Vec<(f64, f64)>>, GenError> {
+        self.boxes_with(&self.margins, regions)
+    }
+
+    fn boxes_with(
+        &self,
+        margins: &[Margin],
+        regions: &crate::region::Regions,
+    ) -> Result<Vec<Vec<(f64, f64)>>, GenError> {
         let mut boxes: Vec<Vec<(f64, f64)>> = Vec::with_capacity(self.dims.len());
         for &c in &self.dims {
             let name = &self.template.columns[c].name;
             let (region, nullable) = &regions.columns[c];
-            let intervals = match (&self.margins[c], region) {
+            let intervals = match (&margins[c], region) {
                 (Margin::Numbers { knots, tails, .. }, Region::Numbers { lo, hi }) => {
                     if knots.is_empty() {
                         if !nullable {
@@ -647,6 +774,18 @@ impl Copula {
         n: usize,
         seed: u64,
     ) -> Result<Table, GenError> {
+        self.decode_with(&self.margins, model, regions, latents, n, seed)
+    }
+
+    fn decode_with(
+        &self,
+        margins: &[Margin],
+        model: &Model,
+        regions: &crate::region::Regions,
+        latents: &[f64],
+        n: usize,
+        seed: u64,
+    ) -> Result<Table, GenError> {
         let d = self.dims.len();
         // Nulls: independent of the latents, never where the region forbids them.
         let nulls: Vec<Vec<bool>> = blocks(n, seed ^ 0x6E75_6C6C, |_, range, rng| {
@@ -655,7 +794,7 @@ impl Copula {
                     self.dims
                         .iter()
                         .map(|&c| {
-                            let share = self.margins[c].null_share();
+                            let share = margins[c].null_share();
                             regions.columns[c].1 && share > 0.0 && rng.random_bool(share.min(1.0))
                         })
                         .collect::<Vec<_>>()
@@ -668,15 +807,15 @@ impl Copula {
         let mut codes: Vec<Option<Vec<Option<u32>>>> = vec![None; columns];
         let mut levels: Vec<Option<Vec<String>>> = vec![None; columns];
         for (c, column) in self.template.columns.iter().enumerate() {
-            if let (Margin::Id, Values::Labels { .. }) = (&self.margins[c], &column.values) {
+            if let (Margin::Id, Values::Labels { .. }) = (&margins[c], &column.values) {
                 codes[c] = Some(vec![None; n]);
-            } else if let Margin::Id = self.margins[c] {
+            } else if let Margin::Id = margins[c] {
                 numbers[c] = Some((0..n).map(|r| Some(r as f64)).collect());
             }
         }
         for (k, &c) in self.dims.iter().enumerate() {
             let latent = (0..n).map(|r| (latents[r * d + k], nulls[r * d + k]));
-            match (&self.margins[c], &regions.columns[c].0, &self.template.columns[c].values) {
+            match (&margins[c], &regions.columns[c].0, &self.template.columns[c].values) {
                 (Margin::Numbers { knots, tails, .. }, Region::Numbers { lo, hi }, _) => {
                     numbers[c] = Some(
                         latent
@@ -749,6 +888,100 @@ fn truncated_mean(intervals: &[(f64, f64)]) -> f64 {
             .iter()
             .map(|&(a, b)| if a > 0.0 { a } else { b })
             .fold(0.0, |acc: f64, v| if v.abs() > acc.abs() { v } else { acc })
+    }
+}
+
+/// Margins within the rare classes of every label column with few enough levels.
+fn class_margins(table: &Table, margins: &[Margin]) -> Vec<ClassMargins> {
+    let n = table.rows();
+    let mut out = Vec::new();
+    for (c, column) in table.columns.iter().enumerate() {
+        let Values::Labels { codes, levels, .. } = &column.values else { continue };
+        if column.role == crate::Role::Id || levels.len() > CLASS_MAX_LEVELS || levels.len() < 2 {
+            continue;
+        }
+        let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); levels.len()];
+        for (r, code) in codes.iter().enumerate() {
+            if let Some(code) = code {
+                rows_of[*code as usize].push(r);
+            }
+        }
+        let per_level: Vec<Option<Vec<Margin>>> = rows_of
+            .iter()
+            .map(|rows| {
+                if rows.len() < CLASS_MIN_ROWS || rows.len() as f64 > CLASS_MAX_SHARE * n as f64 {
+                    return None;
+                }
+                Some(
+                    table
+                        .columns
+                        .iter()
+                        .zip(margins)
+                        .map(|(other, global)| match (&other.values, global) {
+                            (Values::Numbers { values, .. }, Margin::Numbers { .. }) => {
+                                let subset: Vec<Option<f64>> = rows.iter().map(|&r| values[r]).collect();
+                                let (margin, _) = Margin::numbers(&subset);
+                                thin_knots(margin)
+                            }
+                            (Values::Labels { codes, .. }, Margin::Labels { order, .. }) => {
+                                // The global order (the latent correlation is in its terms), the
+                                // class's shares.
+                                let mut counts =
+                                    vec![0usize; order.iter().map(|&o| o as usize + 1).max().unwrap_or(0)];
+                                let mut nulls = 0usize;
+                                for &r in rows {
+                                    match codes[r] {
+                                        Some(code) if (code as usize) < counts.len() => {
+                                            counts[code as usize] += 1
+                                        }
+                                        Some(_) => {}
+                                        None => nulls += 1,
+                                    }
+                                }
+                                let present = (rows.len() - nulls).max(1) as f64;
+                                let mut cumulative = vec![0.0];
+                                for &code in order {
+                                    cumulative.push(
+                                        cumulative.last().unwrap() + counts[code as usize] as f64 / present,
+                                    );
+                                }
+                                *cumulative.last_mut().unwrap() = 1.0;
+                                Margin::Labels {
+                                    order: order.clone(),
+                                    cumulative,
+                                    null_share: nulls as f64 / rows.len() as f64,
+                                }
+                            }
+                            _ => global.clone(),
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        if per_level.iter().any(Option::is_some) {
+            let rows = rows_of
+                .iter()
+                .zip(&per_level)
+                .map(|(rows, margins)| match margins {
+                    Some(_) => rows.iter().map(|&r| row_hash(table, r)).collect(),
+                    None => Vec::new(),
+                })
+                .collect();
+            out.push(ClassMargins { column: c, levels: per_level, rows });
+        }
+    }
+    out
+}
+
+/// A numeric margin with at most `CLASS_KNOTS` knots.
+fn thin_knots(margin: Margin) -> Margin {
+    match margin {
+        Margin::Numbers { knots, null_share, tails } if knots.len() > CLASS_KNOTS => {
+            let m = knots.len();
+            let knots = (0..CLASS_KNOTS).map(|k| knots[k * (m - 1) / (CLASS_KNOTS - 1)]).collect();
+            Margin::Numbers { knots, null_share, tails }
+        }
+        other => other,
     }
 }
 
@@ -909,6 +1142,14 @@ impl Plan {
 impl crate::Generator for Copula {
     fn sample(&self, model: &Model, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
         let regions = regions(&self.template, &model.constraints, condition)?;
+        if let Some(class) = self.fixed_class(&regions) {
+            // The class's own margins; its label's latent is left free and its value fixed. A
+            // condition the class's rows never reach falls back to the global margins.
+            let mut warnings = self.warnings();
+            if let Ok(table) = self.sample_class(model, &regions, class, n, seed, &mut warnings) {
+                return Ok(Sample { table, weights: None, warnings, mcmc: None, tilt: None });
+            }
+        }
         let boxes = self.boxes(&regions)?;
         let latents = self.latents(n, seed, &boxes, &vec![0.0; self.dims.len()]);
         let table = self.decode(model, &regions, &latents, n, seed)?;

@@ -53,7 +53,22 @@ pub fn html(
             (Values::Numbers { values: a, .. }, Values::Numbers { values: b, .. }) => {
                 let a: Vec<f64> = a.iter().flatten().copied().filter(|v| v.is_finite()).collect();
                 let b: Vec<f64> = b.iter().flatten().copied().filter(|v| v.is_finite()).collect();
-                figure(&mut page, &format!("{} — histogram", column.name), &histogram(&a, &b));
+                // Heavy-tailed positive columns read better on a log scale.
+                let mut sorted = a.clone();
+                sorted.sort_by(f64::total_cmp);
+                let heavy = sorted.first().is_some_and(|v| *v > 0.0)
+                    && crate::eval::quantile_sorted(&sorted, 0.99)
+                        > 50.0 * crate::eval::quantile_sorted(&sorted, 0.5);
+                if heavy && b.iter().all(|v| *v > 0.0) {
+                    let log = |v: &[f64]| v.iter().map(|x| x.log10()).collect::<Vec<_>>();
+                    figure(
+                        &mut page,
+                        &format!("{} — histogram (log10)", column.name),
+                        &histogram(&log(&a), &log(&b)),
+                    );
+                } else {
+                    figure(&mut page, &format!("{} — histogram", column.name), &histogram(&a, &b));
+                }
                 figure(&mut page, &format!("{} — tail QQ", column.name), &tail_qq(&a, &b));
             }
             _ => {

@@ -601,3 +601,26 @@ fn copula_tails_extrapolate_like_the_data() {
     let q = x[(0.999 * x.len() as f64) as usize];
     assert!((q / 31.6 - 1.0).abs() < 0.3, "q99.9 {q}");
 }
+
+#[test]
+fn copula_samples_a_rare_class_from_its_own_margins() {
+    // Rain (97 rows, 12 °C ± 3) against sun (900 rows, 25 °C ± 3): a condition on rain gives
+    // rain's temperatures, not the bulk's shifted.
+    let table = weather();
+    let model = fit(Method::Copula, &table, &Constraints::default(), &FitOptions::default()).unwrap();
+    let sample = model.sample(4000, &Condition::parse("weather = 'rain'").unwrap(), 3).unwrap();
+    assert!(texts(&sample.table, "weather").iter().all(|w| w.as_deref() == Some("rain")));
+    let t: Vec<f64> = numbers(&sample.table, "temperature").into_iter().flatten().collect();
+    let w: Vec<f64> = numbers(&sample.table, "wind").into_iter().flatten().collect();
+    assert!((mean(&t) - 12.0).abs() < 1.0, "mean {}", mean(&t));
+    assert!((variance(&t).sqrt() - 3.0).abs() < 0.8, "sd {}", variance(&t).sqrt());
+    assert!(correlation(&t, &w) < -0.5, "the dependence stays: {}", correlation(&t, &w));
+    // With a further condition the class's rows never reach, the global margins answer.
+    let hot =
+        model.sample(50, &Condition::parse("weather = 'rain' and temperature > 30").unwrap(), 3).unwrap();
+    assert!(numbers(&hot.table, "temperature").iter().all(|t| t.unwrap() > 30.0));
+    // The model with its class margins survives a save.
+    let again = Model::from_json(&model.to_json()).unwrap();
+    let sample2 = again.sample(4000, &Condition::parse("weather = 'rain'").unwrap(), 3).unwrap();
+    assert_eq!(numbers(&sample2.table, "temperature"), numbers(&sample.table, "temperature"));
+}
