@@ -25,11 +25,6 @@ use std::time::Instant;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 /// A CSV file as a generator table, its schema inferred from every row.
 fn read_csv(path: &str) -> Table {
     use arrow_csv::reader::{Format, ReaderBuilder};
@@ -138,11 +133,11 @@ fn main() {
             rows.push(Row {
                 dataset: name.clone(),
                 method: label.into(),
-                fit_seconds: Some(median(fits)),
-                sample_seconds: (!samples.is_empty()).then(|| median(samples)),
+                fit_seconds: Some(support::median_of(fits)),
+                sample_seconds: (!samples.is_empty()).then(|| support::median_of(samples)),
                 fidelity,
                 rare,
-                rare_seconds: Some(median(rare_times)),
+                rare_seconds: Some(support::median_of(rare_times)),
             });
         }
         // The peers, from their files.

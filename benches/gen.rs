@@ -18,11 +18,6 @@ use std::time::Instant;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn table(rows: usize) -> Table {
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1);
     let normal = Normal::new(0.0, 1.0).unwrap();
@@ -80,7 +75,12 @@ fn main() {
         rare.push(100_000.0 / start.elapsed().as_secs_f64());
         assert_eq!(sample.table.rows(), 100_000);
     }
-    let (fit, single, all, rare) = (median(fit), median(single), median(all), median(rare));
+    let (fit, single, all, rare) = (
+        support::median_of(fit),
+        support::median_of(single),
+        support::median_of(all),
+        support::median_of(rare),
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("# Gaussian copula, {rows} rows x 10 columns (6 numeric, 4 categorical), {runs} runs, medians");
     println!("| measure | value |\n|---|---:|");

@@ -14,6 +14,12 @@ pub fn median(runs: &mut [(u64, f64, f64)]) -> (u64, f64, f64) {
     (count, seconds[seconds.len() / 2], rss[rss.len() / 2])
 }
 
+/// The median of some values.
+pub fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// This process's peak resident set size in KiB (Linux `VmHWM`).
 pub fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

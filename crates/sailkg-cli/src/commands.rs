@@ -59,6 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
             name,
             out,
             model_out,
+            model_in,
             into_store,
         } => crate::generate::generate(
             &config,
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 name,
                 out,
                 model_out,
+                model_in,
                 into_store,
             },
         ),

@@ -36,6 +36,7 @@ pub(crate) struct Request {
     pub name: Option<String>,
     pub out: Option<PathBuf>,
     pub model_out: Option<PathBuf>,
+    pub model_in: Option<PathBuf>,
     pub into_store: bool,
 }
 
@@ -73,6 +74,7 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         "block-bootstrap",
     )?;
     flag(request.holdout.is_some() && series_method, "--holdout", "table methods")?;
+    flag(request.model_in.is_some() && series_method, "--model-in", "table methods")?;
     if let Some(f) = request.holdout
         && !(f > 0.0 && f < 1.0)
     {
@@ -250,8 +252,25 @@ fn generate_rows(
     };
     let options = FitOptions { class: request.stratify.clone(), smoothing: request.smooth.unwrap_or(0.0) };
     let fit_start = std::time::Instant::now();
-    let model = sailkg_gen::fit(method, &train, &constraints, &options)
-        .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
+    let model = match &request.model_in {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            let model = sailkg_gen::Model::from_json(&text)
+                .map_err(|e| UserError(format!("{}: {e} (write one with --model-out)", path.display())))?;
+            if let Some((name, ..)) = model.schema.iter().find(|(name, ..)| train.position(name).is_none()) {
+                return Err(UserError(format!(
+                    "{}: the model has column {name}, which {} lacks",
+                    path.display(),
+                    request.from
+                ))
+                .into());
+            }
+            model
+        }
+        None => sailkg_gen::fit(method, &train, &constraints, &options)
+            .map_err(|e| UserError(format!("{}: {e}", request.from)))?,
+    };
+    let method = model.method;
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     let sample_start = std::time::Instant::now();
     let sample = model.sample(request.n, condition, seed).map_err(|e| UserError(e.to_string()))?;

@@ -251,6 +251,10 @@ pub enum Command {
         /// Save the fitted model with its parameters (JSON).
         #[arg(long, value_name = "FILE")]
         model_out: Option<PathBuf>,
+        /// Sample from a model saved by --model-out instead of fitting one (its method is used;
+        /// --from is still read, to evaluate against).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["holdout", "stratify", "smooth", "unadjusted"])]
+        model_in: Option<PathBuf>,
         /// With --from kg.<class>: also write the rows as instances of the class into the graph
         /// urn:sailkg:graph:synthetic/<run>, each prov:wasGeneratedBy the run.
         #[arg(long)]

@@ -458,6 +458,34 @@ fn generate_the_rarest_class_with_provenance_and_reproducibly() {
         outputs.push(text);
     }
     assert_eq!(outputs[0], outputs[1], "the same seed gives the same rows");
+    // A saved model samples the same rows without refitting.
+    let model = dir.path().join("model.json");
+    let saved = dir.path().join("saved.csv");
+    for (name, flag, file) in [("save_a", "--model-out", &model), ("load_a", "--model-in", &model)] {
+        let output = run(
+            &data,
+            &[
+                "generate",
+                "--from",
+                disasters.to_str().unwrap(),
+                "--n",
+                "50",
+                "--seed",
+                "9",
+                "--where",
+                rare,
+                "--name",
+                name,
+                flag,
+                file.to_str().unwrap(),
+                "--out",
+                saved.to_str().unwrap(),
+            ],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        outputs.push(std::fs::read_to_string(&saved).unwrap());
+    }
+    assert_eq!(outputs[outputs.len() - 1], outputs[outputs.len() - 2]);
     // The synthetic table is in SQL and the run in the catalogue.
     let output = run(
         &data,
@@ -475,7 +503,7 @@ fn generate_the_rarest_class_with_provenance_and_reproducibly() {
             "SELECT (COUNT(*) AS ?n) { GRAPH <urn:sailkg:graph:catalog> { ?run a <urn:sailkg:vocab#GenerationRun> ; \
              <urn:sailkg:vocab#condition> ?c ; <http://www.w3.org/ns/prov#generated> ?table } }"
         ),
-        "4"
+        "6"
     );
     // Bad input: a located condition error, an impossible condition, an unknown source.
     let output =
