@@ -10,7 +10,7 @@
 //! A label seen in a handful of rows is sampled directly and never gives up.
 //!
 //! Numeric margins carry generalised Pareto tails beyond their upper (and, for columns that go
-//! below zero, lower) 5 %, fitted by probability-weighted moments: unconditional rows exceed
+//! below zero, lower) 1–5 %, fitted by probability-weighted moments: unconditional rows exceed
 //! the observed maximum about as often as the data's tail says, and a condition past every
 //! observed value (a magnitude above the largest recorded) is sampled from the fitted tail
 //! instead of refused.
@@ -308,9 +308,9 @@ impl Tail {
 }
 
 /// The tails of a numeric margin, so that the copula reaches past the observed range the way
-/// the data's extremes suggest: a generalised Pareto beyond the upper 5 % (and beyond the lower
-/// 5 % when the column goes below zero — a count or an amount never does). Between them the
-/// empirical knots.
+/// the data's extremes suggest: a generalised Pareto beyond the upper tail (and the lower one
+/// when the column goes below zero — a count or an amount never does), each holding about 200
+/// of the values (between the outer 1 % and 5 %). Between them the empirical knots.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Tails {
     upper: Option<Tail>,
@@ -326,7 +326,8 @@ impl Tails {
         if m < 100 || distinct.len() < 30 {
             return Self::default();
         }
-        let p = if m >= 400 { 0.05 } else { 20.0 / m as f64 };
+        // About 200 exceedances (at least 20), between the top 1 % and the top 5 %.
+        let p = if m < 400 { 20.0 / m as f64 } else { (200.0 / m as f64).clamp(0.01, 0.05) };
         let high = knot_quantile(knots, 1.0 - p);
         let upper = Tail::fit(values.iter().filter(|v| **v > high).map(|v| v - high).collect(), p, high);
         let low = knot_quantile(knots, p);
