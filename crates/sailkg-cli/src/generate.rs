@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
 use oxigraph::model::{Literal, NamedNode, Quad, Term};
 use sailkg_core::{Config, vocab};
-use sailkg_gen::{Condition, Constraints, FitOptions, Method, Role};
+use sailkg_gen::{Condition, Constraints, FitOptions, Method, Role, Synthesizer};
 use std::path::{Path, PathBuf};
 
 /// What `sailkg generate` was asked.
@@ -37,6 +37,10 @@ pub(crate) struct Request {
     pub out: Option<PathBuf>,
     pub model_out: Option<PathBuf>,
     pub model_in: Option<PathBuf>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub logit_adjustment: f64,
+    pub device: crate::TrainDevice,
     pub into_store: bool,
 }
 
@@ -75,6 +79,7 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     )?;
     flag(request.holdout.is_some() && series_method, "--holdout", "table methods")?;
     flag(request.model_in.is_some() && series_method, "--model-in", "table methods")?;
+    flag(request.logit_adjustment != 0.0 && request.method != G::Tvae, "--logit-adjustment", "tvae")?;
     if let Some(f) = request.holdout
         && !(f > 0.0 && f < 1.0)
     {
@@ -211,15 +216,16 @@ fn generate_rows(
                 UserError("--stratify and --smooth are two kinds of bootstrap: choose one".into()).into()
             );
         }
-        G::Bootstrap if request.stratify.is_some() => Method::StratifiedBootstrap,
-        G::Bootstrap if request.smooth.is_some() => Method::SmoothedBootstrap,
-        G::Bootstrap => Method::Bootstrap,
-        G::Copula => Method::Copula,
-        G::Smote => Method::Smote,
-        G::Mh => Method::Mh,
-        G::Langevin if request.unadjusted => Method::Ula,
-        G::Langevin => Method::Mala,
-        G::Tilt => Method::Tilt,
+        G::Bootstrap if request.stratify.is_some() => Some(Method::StratifiedBootstrap),
+        G::Bootstrap if request.smooth.is_some() => Some(Method::SmoothedBootstrap),
+        G::Bootstrap => Some(Method::Bootstrap),
+        G::Copula => Some(Method::Copula),
+        G::Smote => Some(Method::Smote),
+        G::Mh => Some(Method::Mh),
+        G::Langevin if request.unadjusted => Some(Method::Ula),
+        G::Langevin => Some(Method::Mala),
+        G::Tilt => Some(Method::Tilt),
+        G::Tvae => None,
         G::BlockBootstrap | G::Sde => unreachable!("series methods are generated apart"),
     };
     let constraints = Constraints {
@@ -252,25 +258,67 @@ fn generate_rows(
     };
     let options = FitOptions { class: request.stratify.clone(), smoothing: request.smooth.unwrap_or(0.0) };
     let fit_start = std::time::Instant::now();
-    let model = match &request.model_in {
-        Some(path) => {
+    let mut training = None;
+    let model: Box<dyn Synthesizer> = match (&request.model_in, method) {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-            let model = sailkg_gen::Model::from_json(&text)
-                .map_err(|e| UserError(format!("{}: {e} (write one with --model-out)", path.display())))?;
-            if let Some((name, ..)) = model.schema.iter().find(|(name, ..)| train.position(name).is_none()) {
-                return Err(UserError(format!(
-                    "{}: the model has column {name}, which {} lacks",
-                    path.display(),
-                    request.from
-                ))
-                .into());
-            }
-            model
+            let loaded: Box<dyn Synthesizer> = if text.contains("\"format\"") {
+                Box::new(
+                    sailkg_neural::NeuralModel::from_json(&text)
+                        .map_err(|e| UserError(format!("{}: {e}", path.display())))?,
+                )
+            } else {
+                let model = sailkg_gen::Model::from_json(&text).map_err(|e| {
+                    UserError(format!("{}: {e} (write one with --model-out)", path.display()))
+                })?;
+                if let Some((name, ..)) =
+                    model.schema.iter().find(|(name, ..)| train.position(name).is_none())
+                {
+                    return Err(UserError(format!(
+                        "{}: the model has column {name}, which {} lacks",
+                        path.display(),
+                        request.from
+                    ))
+                    .into());
+                }
+                Box::new(model)
+            };
+            loaded
         }
-        None => sailkg_gen::fit(method, &train, &constraints, &options)
-            .map_err(|e| UserError(format!("{}: {e}", request.from)))?,
+        (None, Some(method)) => Box::new(
+            sailkg_gen::fit(method, &train, &constraints, &options)
+                .map_err(|e| UserError(format!("{}: {e}", request.from)))?,
+        ),
+        (None, None) => {
+            let options = sailkg_neural::Options {
+                epochs: request.epochs,
+                batch_size: request.batch_size,
+                logit_adjustment: request.logit_adjustment,
+                seed,
+                device: match request.device {
+                    crate::TrainDevice::Cpu => sailkg_neural::Device::Cpu,
+                    crate::TrainDevice::Cuda => sailkg_neural::Device::Cuda,
+                },
+                ..sailkg_neural::Options::default()
+            };
+            let bar = indicatif::ProgressBar::new(options.epochs as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} (eta {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let model = sailkg_neural::fit_tvae(&train, &constraints, &options, &mut |p| {
+                bar.set_position(p.epoch as u64);
+                bar.set_message(format!("loss {:.3}", p.loss));
+            })
+            .map_err(|e| UserError(format!("{}: {e}", request.from)));
+            bar.finish_and_clear();
+            let model = model?;
+            training = Some(model.report.clone());
+            Box::new(model)
+        }
     };
-    let method = model.method;
+    let name = model.method_name();
+    let is_tilt = name == Method::Tilt.name();
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     let sample_start = std::time::Instant::now();
     let sample = model.sample(request.n, condition, seed).map_err(|e| UserError(e.to_string()))?;
@@ -283,7 +331,7 @@ fn generate_rows(
     }
     // Evaluation against the real training rows, and those inside the condition (the rare case).
     let evaluation = sailkg_gen::eval::evaluate(&train, &sample.table);
-    let conditional = if method == Method::Tilt || condition.is_empty() {
+    let conditional = if is_tilt || condition.is_empty() {
         None
     } else {
         let regions = sailkg_gen::region::regions(&train, &constraints, condition)?;
@@ -313,7 +361,7 @@ fn generate_rows(
     }
     let batch = table_out.to_batch()?;
     let report = serde_json::json!({
-        "method": method.name(), "condition": condition.text, "rows": batch.num_rows(),
+        "method": name, "condition": condition.text, "rows": batch.num_rows(), "training": training,
         "real_rows": table.rows(), "training_rows": train.rows(), "holdout_rows": holdout.as_ref().map(|h| h.rows()),
         "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
         "warnings": sample.warnings, "constraints": constraints,
@@ -323,7 +371,7 @@ fn generate_rows(
     println!(
         "{} rows by {} from {} (fit {:.3} s, sample {:.3} s, {:.0} rows/s), seed {seed}",
         batch.num_rows(),
-        method.name(),
+        name,
         request.from,
         fit_seconds,
         sample_seconds,
@@ -377,9 +425,9 @@ fn generate_rows(
             rare(&utility.real_plus_synthetic)
         );
     }
-    let title = format!("{} rows by {} from {}", batch.num_rows(), method.name(), request.from);
+    let title = format!("{} rows by {} from {}", batch.num_rows(), name, request.from);
     let html = sailkg_gen::report::html(&title, &report, &train, &sample.table, &[]);
-    Ok(Outcome { method: method.name(), batch, report, evaluation, html, model: Some(model.to_json()) })
+    Ok(Outcome { method: name, batch, report, evaluation, html, model: Some(model.to_json()) })
 }
 
 /// Series methods: block bootstraps and SDE/AR models, paths with likelihood ratios.

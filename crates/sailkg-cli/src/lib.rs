@@ -33,6 +33,8 @@ Exit codes: 0 ok, 1 user error, 2 internal error.";
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `generate`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Create the data directory and load the SAIL-KG core ontology.
     Init {
@@ -255,6 +257,19 @@ pub enum Command {
         /// --from is still read, to evaluate against).
         #[arg(long, value_name = "FILE", conflicts_with_all = ["holdout", "stratify", "smooth", "unadjusted"])]
         model_in: Option<PathBuf>,
+        /// tvae: training epochs (early stopping may end sooner).
+        #[arg(long, default_value_t = 300)]
+        epochs: usize,
+        /// tvae: rows per training step.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+        /// tvae: logit adjustment τ on label columns (τ·log prior added to the logits in
+        /// training, so sampling favours rare labels); 0 is off.
+        #[arg(long, value_name = "TAU", default_value_t = 0.0)]
+        logit_adjustment: f64,
+        /// tvae: where to train (cuda needs a build with --features cuda).
+        #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
+        device: TrainDevice,
         /// With --from kg.<class>: also write the rows as instances of the class into the graph
         /// urn:sailkg:graph:synthetic/<run>, each prov:wasGeneratedBy the run.
         #[arg(long)]
@@ -350,6 +365,13 @@ pub enum AnalyzeAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Where neural models train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainDevice {
+    Cpu,
+    Cuda,
 }
 
 /// `generate --model` for sde.
@@ -480,6 +502,8 @@ pub enum GenMethod {
     /// A fitted SDE or AR model of a time series; with --where, paths tilted toward the level
     /// (Girsanov) with their likelihood ratios.
     Sde,
+    /// A conditional TVAE (neural, burn): rare classes through its conditional vector.
+    Tvae,
 }
 
 /// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).

@@ -126,6 +126,31 @@ enum Kind {
     Kde(kde::Kde),
 }
 
+/// What every fitted generator offers the CLI and the server, whichever crate fits it: the
+/// statistical models of this crate and the neural ones of `sailkg-neural`.
+pub trait Synthesizer: Send + Sync {
+    /// The method's name (`copula`, `tvae`, …), as runs record it.
+    fn method_name(&self) -> &'static str;
+    /// `n` rows satisfying `condition` and the constraints, from `seed`.
+    fn sample(&self, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError>;
+    /// The fitted model with its parameters, to reload later.
+    fn to_json(&self) -> String;
+}
+
+impl Synthesizer for Model {
+    fn method_name(&self) -> &'static str {
+        self.method.name()
+    }
+
+    fn sample(&self, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
+        Model::sample(self, n, condition, seed)
+    }
+
+    fn to_json(&self) -> String {
+        Model::to_json(self)
+    }
+}
+
 /// What every table method implements: sampling `n` rows under a condition, inside the
 /// model's constraints, reproducibly from a seed. Fitting is each method's own constructor,
 /// reached through [`fit`].

@@ -849,3 +849,82 @@ fn generate_the_rarest_class_and_the_top_percent_of_every_demo_table() {
         }
     }
 }
+
+#[test]
+fn generate_with_a_conditional_tvae() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let disasters = shared().join("data/demo/disasters.csv");
+    let disasters = disasters.to_str().unwrap();
+    let model = dir.path().join("tvae.json");
+    let (first, second) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    let rare = "Entity = 'Mass movement (dry)'";
+    let output = run(
+        &data,
+        &[
+            "generate",
+            "--from",
+            disasters,
+            "--method",
+            "tvae",
+            "--epochs",
+            "20",
+            "--n",
+            "300",
+            "--where",
+            rare,
+            "--seed",
+            "4",
+            "--name",
+            "tvae1",
+            "--model-out",
+            model.to_str().unwrap(),
+            "--out",
+            first.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("300 rows by tvae"), "{}", stdout(&output));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("tables/synthetic/tvae1.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["training"]["epochs_run"], 20, "{report}");
+    assert!(
+        report["training"]["last_loss"].as_f64().unwrap()
+            < report["training"]["first_loss"].as_f64().unwrap()
+    );
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert_eq!(text.lines().count(), 301);
+    assert!(text.lines().skip(1).all(|l| l.starts_with("Mass movement (dry),")), "{}", &text[..200]);
+    // The saved model samples the same rows again, without training.
+    let output = run(
+        &data,
+        &[
+            "generate",
+            "--from",
+            disasters,
+            "--model-in",
+            model.to_str().unwrap(),
+            "--n",
+            "300",
+            "--where",
+            rare,
+            "--seed",
+            "4",
+            "--name",
+            "tvae2",
+            "--out",
+            second.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&second).unwrap(), text);
+    // CUDA is refused with a clear message in a CPU build.
+    let output =
+        run(&data, &["generate", "--from", disasters, "--method", "tvae", "--device", "cuda", "--n", "5"]);
+    if !cfg!(feature = "cuda") {
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(stderr(&output).contains("--features cuda"), "{}", stderr(&output));
+    }
+}

@@ -1,0 +1,505 @@
+//! SAIL-KG neural generators on burn 0.21 (pinned: 0.22's CUDA backend downloads LLVM at build
+//! time and cannot build offline). The CPU backend (ndarray) by default; CUDA behind the `cuda`
+//! feature. Every model implements [`sailkg_gen::Synthesizer`], so the CLI samples, evaluates
+//! and records it like the statistical methods.
+//!
+//! Built so far: the shared transform ([`transform`]) and a conditional TVAE ([`tvae`]) with
+//! training-by-sampling, optional logit adjustment, progress, early stopping, seeded
+//! determinism on CPU, and save/load. Not yet: the conditional GAN, tabular diffusion, the
+//! sequence Transformer, LoRA.
+
+pub mod transform;
+pub mod tvae;
+
+use burn::backend::{Autodiff, NdArray};
+use burn::module::{AutodiffModule, Module};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData, activation};
+use rand::RngExt;
+use sailkg_gen::{Condition, Constraints, GenError, Region, Sample, Synthesizer, Table, Values, region};
+use transform::{Encoding, Span, Transform};
+use tvae::{Layout, Tvae, TvaeConfig};
+
+/// The CPU backend.
+pub type Cpu = NdArray<f32>;
+
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    Cpu,
+    Cuda,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Options {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Stop when the loss has not improved by 0.1 % for this many epochs (0: never).
+    pub patience: usize,
+    /// τ of logit adjustment on label blocks (0: off).
+    pub logit_adjustment: f64,
+    /// Encoded width above which a table is refused.
+    pub max_width: usize,
+    pub seed: u64,
+    pub device: Device,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            epochs: 300,
+            batch_size: 500,
+            learning_rate: 1e-3,
+            patience: 30,
+            logit_adjustment: 0.0,
+            max_width: 4000,
+            seed: 0,
+            device: Device::Cpu,
+        }
+    }
+}
+
+/// What training reports after every epoch.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Progress {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub loss: f64,
+    pub seconds: f64,
+    /// Seconds left at the current pace.
+    pub eta_seconds: f64,
+}
+
+/// How training went.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrainingReport {
+    pub epochs_run: usize,
+    pub stopped_early: bool,
+    pub first_loss: f64,
+    pub last_loss: f64,
+    pub best_loss: f64,
+    pub seconds: f64,
+    pub seconds_per_epoch: f64,
+    pub parameters: usize,
+}
+
+/// A trained neural generator with everything to sample it again.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NeuralModel {
+    /// `tvae`.
+    pub method: String,
+    /// The version of this format; another version is refused on load.
+    pub format: u32,
+    pub transform: Transform,
+    pub config: TvaeConfig,
+    pub constraints: Constraints,
+    pub options: Options,
+    pub report: TrainingReport,
+    /// The label columns of the conditional vector: (column, offset in the vector, slots).
+    cond: Vec<(usize, usize, usize)>,
+    /// The network's weights (burn's binary record, hex).
+    weights: String,
+}
+
+const FORMAT: u32 = 1;
+
+/// Prior of a label column's one-hot block (its null position included).
+pub(crate) fn label_prior(transform: &Transform, column: usize, size: usize) -> Vec<f64> {
+    match &transform.encodings[column] {
+        e @ Encoding::Labels { .. } => {
+            let mut prior = e.slot_shares();
+            prior.resize(size, 1.0 / size as f64);
+            prior
+        }
+        _ => vec![1.0 / size as f64; size],
+    }
+}
+
+/// Trains a conditional TVAE on `table`; `progress` is called after every epoch.
+pub fn fit_tvae(
+    table: &Table,
+    constraints: &Constraints,
+    options: &Options,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<NeuralModel, GenError> {
+    if table.rows() < 2 {
+        return Err(GenError::Input("a neural model needs at least two rows".into()));
+    }
+    if options.epochs == 0 || options.batch_size == 0 {
+        return Err(GenError::Input("epochs and the batch size must be at least 1".into()));
+    }
+    region::regions(table, constraints, &Condition::default())?;
+    match options.device {
+        Device::Cpu => train::<Autodiff<Cpu>>(table, constraints, options, progress, &Default::default()),
+        #[cfg(feature = "cuda")]
+        Device::Cuda => {
+            train::<Autodiff<burn::backend::Cuda>>(table, constraints, options, progress, &Default::default())
+        }
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda => Err(GenError::Input(
+            "this sailkg was built without CUDA: build with --features cuda, or train with --device cpu"
+                .into(),
+        )),
+    }
+}
+
+fn train<B: AutodiffBackend>(
+    table: &Table,
+    constraints: &Constraints,
+    options: &Options,
+    progress: &mut dyn FnMut(&Progress),
+    device: &B::Device,
+) -> Result<NeuralModel, GenError> {
+    let transform = Transform::fit(table, options.max_width, options.seed)?;
+    let encoded = transform.encode(table, options.seed);
+    let width = transform.width;
+    let n = table.rows();
+    // The conditional vector: one block per label column.
+    let mut cond = Vec::new();
+    let mut cond_width = 0;
+    for (c, e) in transform.encodings.iter().enumerate() {
+        if let Encoding::Labels { .. } = e {
+            cond.push((c, cond_width, e.label_slots()));
+            cond_width += e.label_slots();
+        }
+    }
+    // Rows of every category, and categories drawn by log-frequency.
+    let rows_of: Vec<Vec<Vec<usize>>> = cond
+        .iter()
+        .map(|&(c, _, levels)| {
+            let mut rows = vec![Vec::new(); levels];
+            if let Values::Labels { codes, .. } = &table.columns[c].values {
+                for (r, code) in codes.iter().enumerate() {
+                    if let Some(code) = code {
+                        rows[transform.encodings[c].slot_of(*code)].push(r);
+                    }
+                }
+            }
+            rows
+        })
+        .collect();
+    let config = TvaeConfig { width, cond_width: cond_width.max(1), hidden: 128, latent: 128 };
+    // burn's generator is global: seeding and initialising under one lock keeps concurrent
+    // trainings from drawing from each other's stream.
+    let mut model: Tvae<B> = {
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        B::seed(device, options.seed);
+        Tvae::new(&config, device)
+    };
+    let parameters = model.num_params();
+    let layout = Layout::<B>::new(&transform, options.logit_adjustment, device);
+    let mut optimizer =
+        AdamConfig::new().with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(1e-5))).init();
+    let mut rng = sailkg_gen::stream(options.seed, 0x7472_6169);
+    let batch = options.batch_size.min(n);
+    let steps = n.div_ceil(batch);
+    let started = std::time::Instant::now();
+    let (mut first, mut best, mut last, mut since_best) = (f64::NAN, f64::INFINITY, f64::NAN, 0usize);
+    let mut epochs_run = 0;
+    let mut stopped_early = false;
+    for epoch in 1..=options.epochs {
+        let mut total = 0.0;
+        for _ in 0..steps {
+            let mut x = Vec::with_capacity(batch * width);
+            let mut c = vec![0.0f32; batch * config.cond_width];
+            for b in 0..batch {
+                let row = if cond.is_empty() {
+                    rng.random_range(0..n)
+                } else {
+                    let k = rng.random_range(0..cond.len());
+                    let (_, offset, levels) = cond[k];
+                    let weights: Vec<f64> =
+                        (0..levels).map(|l| (1.0 + rows_of[k][l].len() as f64).ln()).collect();
+                    let sum: f64 = weights.iter().sum();
+                    let mut u = rng.random::<f64>() * sum;
+                    let mut level = levels - 1;
+                    for (l, w) in weights.iter().enumerate() {
+                        if u < *w && !rows_of[k][l].is_empty() {
+                            level = l;
+                            break;
+                        }
+                        u -= w;
+                    }
+                    while rows_of[k][level].is_empty() {
+                        level = (level + 1) % levels;
+                    }
+                    c[b * config.cond_width + offset + level] = 1.0;
+                    rows_of[k][level][rng.random_range(0..rows_of[k][level].len())]
+                };
+                x.extend_from_slice(&encoded[row * width..(row + 1) * width]);
+            }
+            let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, width]), device);
+            let c = Tensor::<B, 2>::from_data(TensorData::new(c, [batch, config.cond_width]), device);
+            let eps: Vec<f32> = (0..batch * config.latent).map(|_| transform::normal(&mut rng)).collect();
+            let eps = Tensor::<B, 2>::from_data(TensorData::new(eps, [batch, config.latent]), device);
+            let loss = model.loss(x, c, eps, &layout);
+            let value: f64 = loss.clone().into_scalar().elem();
+            if !value.is_finite() {
+                return Err(GenError::Input(format!(
+                    "training diverged at epoch {epoch} (loss {value}): lower the learning rate"
+                )));
+            }
+            total += value;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(options.learning_rate, model, grads);
+        }
+        let loss = total / steps as f64;
+        epochs_run = epoch;
+        if epoch == 1 {
+            first = loss;
+        }
+        last = loss;
+        if loss < best - 1e-3 * best.abs().max(1e-9) {
+            best = loss;
+            since_best = 0;
+        } else {
+            best = best.min(loss);
+            since_best += 1;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        progress(&Progress {
+            epoch,
+            epochs: options.epochs,
+            loss,
+            seconds,
+            eta_seconds: seconds / epoch as f64 * (options.epochs - epoch) as f64,
+        });
+        if options.patience > 0 && since_best >= options.patience {
+            stopped_early = true;
+            break;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let record = BinBytesRecorder::<FullPrecisionSettings>::default()
+        .record(model.valid().into_record(), ())
+        .map_err(|e| GenError::Model(format!("the weights cannot be written: {e}")))?;
+    Ok(NeuralModel {
+        method: "tvae".into(),
+        format: FORMAT,
+        transform,
+        config,
+        constraints: constraints.clone(),
+        options: options.clone(),
+        report: TrainingReport {
+            epochs_run,
+            stopped_early,
+            first_loss: first,
+            last_loss: last,
+            best_loss: best,
+            seconds,
+            seconds_per_epoch: seconds / epochs_run.max(1) as f64,
+            parameters,
+        },
+        cond,
+        weights: hex(&record),
+    })
+}
+
+trait Elem {
+    fn elem(self) -> f64;
+}
+
+impl<E: burn::tensor::ElementConversion> Elem for E {
+    fn elem(self) -> f64 {
+        burn::tensor::ElementConversion::elem::<f64>(self)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>, GenError> {
+    if !text.len().is_multiple_of(2) {
+        return Err(GenError::Model("the weights are cut short".into()));
+    }
+    (0..text.len() / 2)
+        .map(|i| {
+            u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|_| GenError::Model("the weights are not hex".into()))
+        })
+        .collect()
+}
+
+impl NeuralModel {
+    /// Reads a model written by [`Synthesizer::to_json`]; another format version is refused.
+    pub fn from_json(text: &str) -> Result<Self, GenError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| GenError::Model(e.to_string()))?;
+        match value.get("format").and_then(serde_json::Value::as_u64) {
+            Some(f) if f == u64::from(FORMAT) => {}
+            Some(f) => {
+                return Err(GenError::Model(format!(
+                    "a model of format {f}; this sailkg reads format {FORMAT}: train it again"
+                )));
+            }
+            None => return Err(GenError::Model("not a neural model (no format)".into())),
+        }
+        serde_json::from_value(value).map_err(|e| GenError::Model(e.to_string()))
+    }
+
+    fn network(&self) -> Result<Tvae<Cpu>, GenError> {
+        let device = Default::default();
+        let bytes = unhex(&self.weights)?;
+        let record = BinBytesRecorder::<FullPrecisionSettings>::default()
+            .load(bytes, &device)
+            .map_err(|e| GenError::Model(format!("the weights do not load: {e}")))?;
+        Ok(Tvae::<Cpu>::new(&self.config, &device).load_record(record))
+    }
+}
+
+impl Synthesizer for NeuralModel {
+    fn method_name(&self) -> &'static str {
+        "tvae"
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a model serializes")
+    }
+
+    fn sample(&self, n: usize, condition: &Condition, seed: u64) -> Result<Sample, GenError> {
+        let template = template(&self.transform);
+        let regions = region::regions(&template, &self.constraints, condition)?;
+        let network = self.network()?;
+        let device = Default::default();
+        let mut rng = sailkg_gen::stream(seed, 0x7361_6D70);
+        // The conditional block: the label column restricted the most (its allowed
+        // categories by frequency); else, per row, a column at random and a category by frequency.
+        let restricted = self
+            .cond
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &(c, _, _))| match &regions.columns[c].0 {
+                Region::Labels { allowed: Some(allowed) } => {
+                    let e = &self.transform.encodings[c];
+                    let Encoding::Labels { frequencies, .. } = e else { return None };
+                    let share: f64 = allowed.iter().map(|&a| frequencies[a as usize]).sum();
+                    let mut slots: Vec<u32> = allowed.iter().map(|&a| e.slot_of(a) as u32).collect();
+                    slots.sort_unstable();
+                    slots.dedup();
+                    Some((k, slots, share))
+                }
+                _ => None,
+            })
+            .min_by(|a, b| a.2.total_cmp(&b.2));
+        let (w, cw) = (self.config.width, self.config.cond_width);
+        let spans = self.transform.spans();
+        let mut rows = Vec::with_capacity(n * w);
+        const CHUNK: usize = 2048;
+        let mut done = 0;
+        while done < n {
+            let m = CHUNK.min(n - done);
+            let z: Vec<f32> = (0..m * self.config.latent).map(|_| transform::normal(&mut rng)).collect();
+            let mut c = vec![0.0f32; m * cw];
+            for b in 0..m {
+                let choice = match &restricted {
+                    Some((k, allowed, _)) => Some((*k, allowed.clone())),
+                    None if !self.cond.is_empty() => {
+                        let k = rng.random_range(0..self.cond.len());
+                        Some((k, (0..self.cond[k].2 as u32).collect()))
+                    }
+                    None => None,
+                };
+                if let Some((k, allowed)) = choice {
+                    let (column, offset, _) = self.cond[k];
+                    let shares = self.transform.encodings[column].slot_shares();
+                    let weights: Vec<f64> = allowed.iter().map(|&a| shares[a as usize].max(1e-9)).collect();
+                    let total: f64 = weights.iter().sum();
+                    let mut u = rng.random::<f64>() * total;
+                    let mut level = allowed[allowed.len() - 1];
+                    for (a, w) in allowed.iter().zip(&weights) {
+                        if u < *w {
+                            level = *a;
+                            break;
+                        }
+                        u -= w;
+                    }
+                    c[b * cw + offset + level as usize] = 1.0;
+                }
+            }
+            let z = Tensor::<Cpu, 2>::from_data(TensorData::new(z, [m, self.config.latent]), &device);
+            let c = Tensor::<Cpu, 2>::from_data(TensorData::new(c, [m, cw]), &device);
+            let out = network.decode(z, c);
+            let mut parts = Vec::new();
+            let mut at = 0;
+            for span in &spans {
+                let (start, size, softmax) = match *span {
+                    Span::Tanh { start } => (start, 1, false),
+                    Span::Softmax { start, size, .. } => (start, size, true),
+                };
+                debug_assert_eq!(start, at);
+                let block = out.clone().narrow(1, start, size);
+                parts.push(if softmax { activation::softmax(block, 1) } else { activation::tanh(block) });
+                at = start + size;
+            }
+            let activated = Tensor::cat(parts, 1);
+            let values: Vec<f32> = activated
+                .into_data()
+                .to_vec::<f32>()
+                .map_err(|e| GenError::Model(format!("the decoder's output: {e:?}")))?;
+            rows.extend_from_slice(&values);
+            done += m;
+        }
+        let sigma: Vec<f32> =
+            network.noise().into_data().to_vec::<f32>().map_err(|e| GenError::Model(format!("{e:?}")))?;
+        let noise: Vec<f32> = self
+            .transform
+            .encodings
+            .iter()
+            .zip(&self.transform.offsets)
+            .map(|(e, &at)| if matches!(e, Encoding::Numbers { .. }) { sigma[at] } else { 0.0 })
+            .collect();
+        let table = self.transform.decode(&rows, &noise, &regions, seed)?;
+        let mut warnings = Vec::new();
+        if self.report.stopped_early {
+            warnings.push(format!("training stopped early at epoch {}", self.report.epochs_run));
+        }
+        Ok(Sample { table, weights: None, warnings, mcmc: None, tilt: None })
+    }
+}
+
+/// A table with the transform's columns and no rows, for regions.
+fn template(transform: &Transform) -> Table {
+    let columns = transform
+        .encodings
+        .iter()
+        .zip(&transform.names)
+        .zip(&transform.roles)
+        .map(|((e, name), role)| sailkg_gen::Column {
+            name: name.clone(),
+            role: *role,
+            values: match e {
+                Encoding::Numbers { kind, timezone, .. } => {
+                    Values::Numbers { kind: *kind, values: Vec::new(), timezone: timezone.clone() }
+                }
+                Encoding::Id { numeric: true } => Values::Numbers {
+                    kind: sailkg_gen::NumberKind::Integer,
+                    values: Vec::new(),
+                    timezone: None,
+                },
+                Encoding::Labels { levels, boolean, .. } => {
+                    Values::Labels { levels: levels.clone(), codes: Vec::new(), boolean: *boolean }
+                }
+                Encoding::Id { numeric: false } => {
+                    Values::Labels { levels: Vec::new(), codes: Vec::new(), boolean: false }
+                }
+                Encoding::Null { numeric: true, kind, .. } => {
+                    Values::Numbers { kind: *kind, values: Vec::new(), timezone: None }
+                }
+                Encoding::Null { numeric: false, boolean, .. } => {
+                    Values::Labels { levels: Vec::new(), codes: Vec::new(), boolean: *boolean }
+                }
+            },
+        })
+        .collect();
+    Table::new(columns).expect("no rows, one per column")
+}
+
+#[cfg(test)]
+mod tests;

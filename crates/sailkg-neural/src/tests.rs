@@ -1,0 +1,145 @@
+use super::*;
+use rand_distr::{Distribution, Normal};
+use sailkg_gen::{Column, ColumnConstraint, NumberKind};
+
+/// Sun 450 rows around 25 °C, rain 45 around 12 °C, snow one row at −5 °C; wind falls with
+/// temperature; a constant column and an all-null one.
+fn weather() -> Table {
+    let mut rng = sailkg_gen::stream(3, 0);
+    let (mut kinds, mut t, mut wind) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..496 {
+        let (kind, mean) = if i < 450 {
+            ("sun", 25.0)
+        } else if i < 495 {
+            ("rain", 12.0)
+        } else {
+            ("snow", -5.0)
+        };
+        let v: f64 = Normal::new(mean, 3.0).unwrap().sample(&mut rng);
+        kinds.push(Some(kind));
+        t.push(Some(v));
+        wind.push(Some((40.0 - v).round()));
+    }
+    Table::new(vec![
+        Column::labels("weather", &kinds),
+        Column::numbers("temperature", NumberKind::Float, t),
+        Column::numbers("wind", NumberKind::Integer, wind),
+        Column::numbers("station", NumberKind::Integer, vec![Some(7.0); 496]),
+        Column::numbers("gauge", NumberKind::Float, vec![None; 496]),
+    ])
+    .unwrap()
+}
+
+fn options(epochs: usize) -> Options {
+    Options { epochs, batch_size: 100, patience: 0, seed: 11, ..Options::default() }
+}
+
+fn numbers(table: &Table, name: &str) -> Vec<Option<f64>> {
+    match &table.columns[table.position(name).unwrap()].values {
+        Values::Numbers { values, .. } => values.clone(),
+        Values::Labels { .. } => panic!("{name} holds labels"),
+    }
+}
+
+fn texts(table: &Table, name: &str) -> Vec<Option<String>> {
+    let column = &table.columns[table.position(name).unwrap()];
+    (0..column.len()).map(|r| column.text(r)).collect()
+}
+
+#[test]
+fn the_transform_encodes_and_finds_the_modes() {
+    let table = weather();
+    let transform = Transform::fit(&table, 1000, 1).unwrap();
+    // temperature has two clear modes (sun, rain) at least.
+    let Encoding::Numbers { modes, .. } = &transform.encodings[1] else { panic!() };
+    assert!(modes.len() >= 2, "{modes:?}");
+    let encoded = transform.encode(&table, 1);
+    assert_eq!(encoded.len(), table.rows() * transform.width);
+    // Every one-hot block of every row sums to one (the all-null gauge through its null slot).
+    for r in 0..table.rows() {
+        for span in transform.spans() {
+            if let Span::Softmax { start, size, .. } = span {
+                let sum: f32 =
+                    encoded[r * transform.width + start..r * transform.width + start + size].iter().sum();
+                assert_eq!(sum, 1.0, "row {r}, block at {start}");
+            }
+        }
+    }
+    assert!(Transform::fit(&table, 5, 1).unwrap_err().to_string().contains("over the limit"));
+}
+
+#[test]
+fn tvae_shapes_training_and_constraints() {
+    let table = weather();
+    let device = Default::default();
+    let transform = Transform::fit(&table, 1000, 1).unwrap();
+    let config = TvaeConfig { width: transform.width, cond_width: 3, hidden: 16, latent: 8 };
+    let network = Tvae::<Cpu>::new(&config, &device);
+    let z = Tensor::<Cpu, 2>::zeros([5, 8], &device);
+    let c = Tensor::<Cpu, 2>::zeros([5, 3], &device);
+    assert_eq!(network.decode(z, c).dims(), [5, transform.width]);
+
+    let mut losses = Vec::new();
+    let mut constraints = Constraints::default();
+    constraints
+        .columns
+        .insert("temperature".into(), ColumnConstraint { max: Some((30.0, true)), ..Default::default() });
+    let model = fit_tvae(&table, &constraints, &options(60), &mut |p| losses.push(p.loss)).unwrap();
+    assert_eq!(losses.len(), 60);
+    assert!(losses.iter().all(|l| l.is_finite()));
+    let early: f64 = losses[..5].iter().sum::<f64>() / 5.0;
+    let late: f64 = losses[55..].iter().sum::<f64>() / 5.0;
+    assert!(late < early, "the loss falls: {early} → {late}");
+    let sample = model.sample(500, &Condition::default(), 2).unwrap();
+    let t: Vec<f64> = numbers(&sample.table, "temperature").into_iter().flatten().collect();
+    assert!(t.iter().all(|v| *v <= 30.0), "the constraint holds on every row");
+    assert!(numbers(&sample.table, "station").iter().all(|v| *v == Some(7.0)), "a constant stays constant");
+    assert!(numbers(&sample.table, "gauge").iter().all(Option::is_none), "an all-null column stays null");
+    // The rare classes come directly from their conditional vector, the one-row class too.
+    for class in ["rain", "snow"] {
+        let rare = model.sample(200, &Condition::parse(&format!("weather = '{class}'")).unwrap(), 3).unwrap();
+        assert!(texts(&rare.table, "weather").iter().all(|w| w.as_deref() == Some(class)));
+    }
+    let rain = model.sample(400, &Condition::parse("weather = 'rain'").unwrap(), 3).unwrap();
+    let t: Vec<f64> = numbers(&rain.table, "temperature").into_iter().flatten().collect();
+    let mean = t.iter().sum::<f64>() / t.len() as f64;
+    assert!(mean < 20.0, "rain keeps its temperatures: mean {mean}");
+    // A numeric range is met by every row too.
+    let cold = model.sample(100, &Condition::parse("temperature < 5").unwrap(), 4).unwrap();
+    assert!(numbers(&cold.table, "temperature").iter().all(|v| v.unwrap() < 5.0));
+}
+
+#[test]
+fn save_load_sample_round_trip_and_determinism() {
+    let table = weather();
+    let model = fit_tvae(&table, &Constraints::default(), &options(5), &mut |_| {}).unwrap();
+    let again = fit_tvae(&table, &Constraints::default(), &options(5), &mut |_| {}).unwrap();
+    let a = model.sample(100, &Condition::default(), 1).unwrap();
+    let b = again.sample(100, &Condition::default(), 1).unwrap();
+    assert_eq!(numbers(&a.table, "temperature"), numbers(&b.table, "temperature"), "same seed, same model");
+    let loaded = NeuralModel::from_json(&model.to_json()).unwrap();
+    let c = loaded.sample(100, &Condition::default(), 1).unwrap();
+    assert_eq!(numbers(&a.table, "temperature"), numbers(&c.table, "temperature"));
+    let other = model.to_json().replace("\"format\":1", "\"format\":99");
+    assert!(NeuralModel::from_json(&other).unwrap_err().to_string().contains("format 99"));
+    assert!(fit_tvae(&table.select(&[0]), &Constraints::default(), &options(1), &mut |_| {}).is_err());
+}
+
+#[test]
+fn many_levels_share_a_slot_and_a_rest_level_is_still_reached() {
+    // 150 levels: the 99 most frequent get slots, the rest share one.
+    let labels: Vec<Option<String>> =
+        (0..600).map(|i| Some(format!("l{}", if i < 300 { i % 10 } else { 10 + i % 140 }))).collect();
+    let values: Vec<Option<f64>> = (0..600).map(|i| Some((i % 37) as f64)).collect();
+    let table =
+        Table::new(vec![Column::labels("code", &labels), Column::numbers("x", NumberKind::Float, values)])
+            .unwrap();
+    let transform = Transform::fit(&table, 1000, 1).unwrap();
+    assert_eq!(transform.encodings[0].label_slots(), 100);
+    let model = fit_tvae(&table, &Constraints::default(), &options(3), &mut |_| {}).unwrap();
+    let rare = model.sample(50, &Condition::parse("code = 'l149'").unwrap(), 1).unwrap();
+    assert!(texts(&rare.table, "code").iter().all(|c| c.as_deref() == Some("l149")));
+    let any = model.sample(500, &Condition::default(), 1).unwrap();
+    let distinct: std::collections::HashSet<Option<String>> = texts(&any.table, "code").into_iter().collect();
+    assert!(distinct.len() > 100, "the rest's levels come back: {}", distinct.len());
+}

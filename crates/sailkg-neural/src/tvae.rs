@@ -1,0 +1,140 @@
+//! A conditional TVAE (Xu et al. 2019's tabular VAE with CTGAN's conditional vector): an MLP
+//! encoder to a Gaussian latent and an MLP decoder back to the encoded row, both given the
+//! conditional vector (the one-hot of one label column's category). Training draws rows by
+//! CTGAN's training-by-sampling — a label column at random, one of its categories by
+//! log-frequency, a row of that category — so rare categories are seen, and sampling a rare
+//! class sets its conditional vector: direct, never rejection.
+//!
+//! Loss: 2 × reconstruction (Gaussian for the α values with a learned σ, cross-entropy for
+//! every one-hot block, label blocks optionally logit-adjusted: τ·log prior added to the logits,
+//! Menon et al. 2021) + the KL divergence to N(0, I).
+
+use crate::transform::{Span, Transform};
+use burn::module::{Module, Param};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData, activation};
+
+/// The network's shape.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TvaeConfig {
+    /// Encoded row width.
+    pub width: usize,
+    /// Conditional vector width (at least 1).
+    pub cond_width: usize,
+    pub hidden: usize,
+    pub latent: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct Tvae<B: Backend> {
+    enc1: Linear<B>,
+    enc2: Linear<B>,
+    mu: Linear<B>,
+    logvar: Linear<B>,
+    dec1: Linear<B>,
+    dec2: Linear<B>,
+    out: Linear<B>,
+    /// Output noise of every position (used at the α positions), clamped to [0.01, 1].
+    sigma: Param<Tensor<B, 1>>,
+}
+
+impl<B: Backend> Tvae<B> {
+    pub fn new(config: &TvaeConfig, device: &B::Device) -> Self {
+        let (w, c, h, z) = (config.width, config.cond_width, config.hidden, config.latent);
+        Self {
+            enc1: LinearConfig::new(w + c, h).init(device),
+            enc2: LinearConfig::new(h, h).init(device),
+            mu: LinearConfig::new(h, z).init(device),
+            logvar: LinearConfig::new(h, z).init(device),
+            dec1: LinearConfig::new(z + c, h).init(device),
+            dec2: LinearConfig::new(h, h).init(device),
+            out: LinearConfig::new(h, w).init(device),
+            sigma: Param::from_tensor(Tensor::ones([w], device).mul_scalar(0.1)),
+        }
+    }
+
+    /// The latent mean and log-variance of rows given their conditional vectors.
+    pub fn encode(&self, x: Tensor<B, 2>, cond: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let h = activation::relu(self.enc1.forward(Tensor::cat(vec![x, cond], 1)));
+        let h = activation::relu(self.enc2.forward(h));
+        (self.mu.forward(h.clone()), self.logvar.forward(h))
+    }
+
+    /// The raw decoder output (before the activations) for latents and conditional vectors.
+    pub fn decode(&self, z: Tensor<B, 2>, cond: Tensor<B, 2>) -> Tensor<B, 2> {
+        let h = activation::relu(self.dec1.forward(Tensor::cat(vec![z, cond], 1)));
+        let h = activation::relu(self.dec2.forward(h));
+        self.out.forward(h)
+    }
+
+    /// σ clamped to [0.01, 1].
+    pub fn noise(&self) -> Tensor<B, 1> {
+        self.sigma.val().clamp(0.01, 1.0)
+    }
+
+    /// The training loss of a batch: 2 × reconstruction + KL, per row; `eps` are the standard
+    /// normal draws of the reparameterisation (drawn by the caller, from its seed).
+    pub fn loss(
+        &self,
+        x: Tensor<B, 2>,
+        cond: Tensor<B, 2>,
+        eps: Tensor<B, 2>,
+        layout: &Layout<B>,
+    ) -> Tensor<B, 1> {
+        let [batch, _] = x.dims();
+        let (mu, logvar) = self.encode(x.clone(), cond.clone());
+        let z = mu.clone() + eps * logvar.clone().mul_scalar(0.5).exp();
+        let out = self.decode(z, cond);
+        let sigma = self.noise().unsqueeze::<2>();
+        // α positions: Gaussian with σ.
+        let tanh_out = activation::tanh(out.clone());
+        let squared =
+            (x.clone() - tanh_out).powf_scalar(2.0) / sigma.clone().powf_scalar(2.0).mul_scalar(2.0);
+        let gaussian = (squared + sigma.log()) * layout.tanh_mask.clone().unsqueeze::<2>();
+        let mut reconstruction = gaussian.sum();
+        // One-hot blocks: cross-entropy (label blocks logit-adjusted).
+        for (span, adjust) in layout.softmax.iter() {
+            let logits = out.clone().narrow(1, span.0, span.1);
+            let logits = match adjust {
+                Some(prior) => logits + prior.clone().unsqueeze::<2>(),
+                None => logits,
+            };
+            let target = x.clone().narrow(1, span.0, span.1);
+            reconstruction = reconstruction - (target * activation::log_softmax(logits, 1)).sum();
+        }
+        let kl = (logvar.clone().exp() + mu.powf_scalar(2.0) - logvar - 1.0).sum().mul_scalar(0.5);
+        (reconstruction.mul_scalar(2.0) + kl).div_scalar(batch as f64)
+    }
+}
+
+/// Where the α positions and the one-hot blocks are, as tensors for the loss.
+pub struct Layout<B: Backend> {
+    pub tanh_mask: Tensor<B, 1>,
+    pub softmax: Vec<Block<B>>,
+}
+
+/// (start, size) of a one-hot block, with τ·log prior when it is a logit-adjusted label block.
+pub type Block<B> = ((usize, usize), Option<Tensor<B, 1>>);
+
+impl<B: Backend> Layout<B> {
+    pub fn new(transform: &Transform, tau: f64, device: &B::Device) -> Self {
+        let mut mask = vec![0.0f32; transform.width];
+        let mut softmax = Vec::new();
+        for span in transform.spans() {
+            match span {
+                Span::Tanh { start } => mask[start] = 1.0,
+                Span::Softmax { start, size, label, column } => {
+                    let prior = (label && tau > 0.0).then(|| {
+                        let prior = crate::label_prior(transform, column, size);
+                        let values: Vec<f32> =
+                            prior.iter().map(|p| (tau * p.max(1e-6).ln()) as f32).collect();
+                        Tensor::from_data(TensorData::new(values, [size]), device)
+                    });
+                    softmax.push(((start, size), prior));
+                }
+            }
+        }
+        Self { tanh_mask: Tensor::from_data(TensorData::new(mask, [transform.width]), device), softmax }
+    }
+}
