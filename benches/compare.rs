@@ -14,36 +14,18 @@
 //! `imbalanced-learn` (SAILKG_PEERS_PYTHON, default `python3`); SAILKG_CTGAN_EPOCHS (default
 //! 100). Prints a table and writes `benches/results/compare.json`.
 
+#[path = "gen_support.rs"]
+mod gen_support;
 #[path = "support.rs"]
 mod support;
 
+use gen_support::{class_rows, read_csv};
 use sailkg_gen::{Condition, Constraints, FitOptions, Method, Table, eval, utility};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::Instant;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// A CSV file as a generator table, its schema inferred from every row.
-fn read_csv(path: &str) -> Table {
-    use arrow_csv::reader::{Format, ReaderBuilder};
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let (schema, _) = Format::default().with_header(true).infer_schema(&file, None).expect("schema");
-    let file = std::fs::File::open(path).expect("reopen");
-    let reader =
-        ReaderBuilder::new(std::sync::Arc::new(schema)).with_header(true).build(file).expect("reader");
-    let batches: Vec<_> = reader.collect::<Result<_, _>>().expect("rows");
-    Table::from_batches(&batches).expect("table")
-}
-
-/// The training rows of one class.
-fn class_rows(table: &Table, target: &str, class: &str) -> Table {
-    let p = table.position(target).expect("target");
-    let rows: Vec<usize> =
-        (0..table.rows()).filter(|&r| table.columns[p].text(r).as_deref() == Some(class)).collect();
-    table.select(&rows)
-}
 
 struct Row {
     dataset: String,
@@ -57,28 +39,9 @@ struct Row {
 
 fn main() {
     let runs: usize = std::env::var("SAILKG_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let python = std::env::var("SAILKG_PEERS_PYTHON").unwrap_or_else(|_| "python3".into());
     let epochs = std::env::var("SAILKG_CTGAN_EPOCHS").unwrap_or_else(|_| "100".into());
     let out = std::env::temp_dir().join(format!("sailkg-compare-{}", std::process::id()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/peers/generation_peers.py");
-    eprintln!("running the peers ({python} {}) ...", script.display());
-    let status = std::process::Command::new(&python)
-        .arg(&script)
-        .arg(support::shared())
-        .arg(&out)
-        .arg(&epochs)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run the peers' script");
-    if !status.success() {
-        eprintln!(
-            "the peers failed: this benchmark needs `pip install sdv imbalanced-learn` (SAILKG_PEERS_PYTHON)"
-        );
-        std::process::exit(1);
-    }
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("manifest"))
-            .expect("json");
+    let manifest = gen_support::run_peers(&out, &epochs, "sdv_gaussian_copula,sdv_ctgan,imblearn_smote_nc");
     let mut results = Vec::new();
     println!(
         "{:<12} {:<22} {:>8} {:>10} {:>8} | {:>5} {:>8} {:>7} {:>7} {:>8} {:>13}",

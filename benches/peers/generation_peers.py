@@ -2,7 +2,10 @@
 """The peers of `benches/compare.rs`: SDV's GaussianCopula and CTGAN, and imbalanced-learn's
 SMOTE-NC, on the demo tables.
 
-Usage: generation_peers.py SHARED_DIR OUT_DIR [CTGAN_EPOCHS]
+Usage: generation_peers.py SHARED_DIR OUT_DIR [EPOCHS] [PEERS]
+
+PEERS is a comma-separated list among sdv_gaussian_copula, sdv_ctgan, sdv_tvae and
+imblearn_smote_nc (default: all but sdv_tvae); EPOCHS applies to CTGAN and TVAE (default 100).
 
 Prepares each table (the same columns and the same stratified 80/20 split the Rust side reads),
 runs every peer on the training rows, unconditionally (as many rows as the training set) and
@@ -72,7 +75,7 @@ def single(sample):
 def sdv_peer(kind, train, target, rare, n, n_rare, out, name, epochs):
     from sdv.metadata import Metadata
     from sdv.sampling import Condition
-    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer
+    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 
     metadata = Metadata.detect_from_dataframes(data={"data": train}, infer_keys=None)
     for column in train.columns:  # every column is data here, none a key or PII
@@ -80,6 +83,8 @@ def sdv_peer(kind, train, target, rare, n, n_rare, out, name, epochs):
         metadata.update_column(column_name=column, table_name="data", sdtype=sdtype)
     if kind == "sdv_gaussian_copula":
         make = lambda: GaussianCopulaSynthesizer(metadata)  # noqa: E731
+    elif kind == "sdv_tvae":
+        make = lambda: TVAESynthesizer(metadata, epochs=epochs)  # noqa: E731
     else:
         make = lambda: CTGANSynthesizer(metadata, epochs=epochs)  # noqa: E731
     runs = 3 if kind == "sdv_gaussian_copula" else 1
@@ -144,11 +149,12 @@ def smote_peer(train, target, rare, n_rare, out, name):
 def main():
     shared, out = sys.argv[1], sys.argv[2]
     epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+    peers = sys.argv[4].split(",") if len(sys.argv) > 4 else ["sdv_gaussian_copula", "sdv_ctgan", "imblearn_smote_nc"]
     os.makedirs(out, exist_ok=True)
     import imblearn
     import sdv
     manifest = {"versions": {"sdv": sdv.__version__, "imbalanced-learn": imblearn.__version__,
-                             "pandas": pd.__version__}, "ctgan_epochs": epochs, "datasets": []}
+                             "pandas": pd.__version__}, "ctgan_epochs": epochs, "epochs": epochs, "datasets": []}
     for name, frame, target in tables(shared):
         counts = frame[target].value_counts()
         rare = str(counts[counts >= 15].index[-1])
@@ -159,11 +165,12 @@ def main():
         n, n_rare = len(train), 200
         entry = {"name": name, "target": target, "rare": rare, "rare_train_rows": int((train[target] == rare).sum()),
                  "train_csv": train_path, "holdout_csv": holdout_path, "n": n, "n_rare": n_rare, "peers": {}}
-        for kind in ["sdv_gaussian_copula", "sdv_ctgan"]:
+        for kind in [k for k in peers if k.startswith("sdv_")]:
             print(f"{name}: {kind} ...", file=sys.stderr, flush=True)
             entry["peers"][kind] = sdv_peer(kind, train, target, rare, n, n_rare, out, name, epochs)
-        print(f"{name}: imblearn SMOTE-NC ...", file=sys.stderr, flush=True)
-        entry["peers"]["imblearn_smote_nc"] = smote_peer(train, target, rare, n_rare, out, name)
+        if "imblearn_smote_nc" in peers:
+            print(f"{name}: imblearn SMOTE-NC ...", file=sys.stderr, flush=True)
+            entry["peers"]["imblearn_smote_nc"] = smote_peer(train, target, rare, n_rare, out, name)
         manifest["datasets"].append(entry)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

@@ -184,14 +184,7 @@ fn train<B: AutodiffBackend>(
         })
         .collect();
     let config = TvaeConfig { width, cond_width: cond_width.max(1), hidden: 128, latent: 128 };
-    // burn's generator is global: seeding and initialising under one lock keeps concurrent
-    // trainings from drawing from each other's stream.
-    let mut model: Tvae<B> = {
-        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
-        B::seed(device, options.seed);
-        Tvae::new(&config, device)
-    };
+    let mut model: Tvae<B> = new_network(&config, device, Some(options.seed));
     let parameters = model.num_params();
     let layout = Layout::<B>::new(&transform, options.logit_adjustment, device);
     let mut optimizer =
@@ -301,6 +294,28 @@ fn train<B: AutodiffBackend>(
     })
 }
 
+/// A new network, its parameters initialised from `seed` (None: whatever, they are about to be
+/// replaced). burn's generator is global and parameters initialise lazily, so seeding and first
+/// use happen under one lock: concurrent trainings (tests, a server's jobs) never draw from each
+/// other's stream.
+pub fn new_network<B: burn::tensor::backend::Backend>(
+    config: &TvaeConfig,
+    device: &B::Device,
+    seed: Option<u64>,
+) -> Tvae<B> {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(seed) = seed {
+        B::seed(device, seed);
+    }
+    let model = Tvae::new(config, device);
+    let x = Tensor::<B, 2>::zeros([1, config.width], device);
+    let c = Tensor::<B, 2>::zeros([1, config.cond_width], device);
+    let (mu, _) = model.encode(x, c.clone());
+    let _ = model.decode(mu, c);
+    model
+}
+
 trait Elem {
     fn elem(self) -> f64;
 }
@@ -350,7 +365,7 @@ impl NeuralModel {
         let record = BinBytesRecorder::<FullPrecisionSettings>::default()
             .load(bytes, &device)
             .map_err(|e| GenError::Model(format!("the weights do not load: {e}")))?;
-        Ok(Tvae::<Cpu>::new(&self.config, &device).load_record(record))
+        Ok(new_network::<Cpu>(&self.config, &device, None).load_record(record))
     }
 }
 

@@ -74,7 +74,7 @@ fn tvae_shapes_training_and_constraints() {
     let device = Default::default();
     let transform = Transform::fit(&table, 1000, 1).unwrap();
     let config = TvaeConfig { width: transform.width, cond_width: 3, hidden: 16, latent: 8 };
-    let network = Tvae::<Cpu>::new(&config, &device);
+    let network = new_network::<Cpu>(&config, &device, Some(1));
     let z = Tensor::<Cpu, 2>::zeros([5, 8], &device);
     let c = Tensor::<Cpu, 2>::zeros([5, 3], &device);
     assert_eq!(network.decode(z, c).dims(), [5, transform.width]);
