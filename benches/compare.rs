@@ -21,7 +21,7 @@ mod support;
 
 use gen_support::{class_rows, read_csv};
 use sailkg_gen::{Condition, Constraints, FitOptions, Method, Table, eval, utility};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Instant;
 
 #[global_allocator]

@@ -63,6 +63,8 @@ pub fn run(cli: Cli) -> Result<()> {
             epochs,
             batch_size,
             logit_adjustment,
+            fine_tune,
+            rank,
             device,
             into_store,
         } => crate::generate::generate(
@@ -93,6 +95,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 epochs,
                 batch_size,
                 logit_adjustment,
+                fine_tune,
+                rank,
                 device,
                 into_store,
             },

@@ -40,6 +40,8 @@ pub(crate) struct Request {
     pub epochs: usize,
     pub batch_size: usize,
     pub logit_adjustment: f64,
+    pub fine_tune: Option<crate::FineTune>,
+    pub rank: usize,
     pub device: crate::TrainDevice,
     pub into_store: bool,
 }
@@ -259,14 +261,40 @@ fn generate_rows(
     let options = FitOptions { class: request.stratify.clone(), smoothing: request.smooth.unwrap_or(0.0) };
     let fit_start = std::time::Instant::now();
     let mut training = None;
+    let mut fine_tuning = None;
     let model: Box<dyn Synthesizer> = match (&request.model_in, method) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
             let loaded: Box<dyn Synthesizer> = if text.contains("\"format\"") {
-                Box::new(
-                    sailkg_neural::NeuralModel::from_json(&text)
-                        .map_err(|e| UserError(format!("{}: {e}", path.display())))?,
+                let model = sailkg_neural::NeuralModel::from_json(&text)
+                    .map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+                match request.fine_tune {
+                    Some(mode) => {
+                        let rank = (mode == crate::FineTune::Lora).then_some(request.rank);
+                        let (tuned, report) =
+                            sailkg_neural::fine_tune(&model, &train, condition, rank, request.epochs, seed)
+                                .map_err(|e| UserError(format!("fine-tuning: {e}")))?;
+                        println!(
+                            "fine-tuned ({}) on {} rows for {} epochs in {:.2} s: {} of {} parameters trained, loss {:.3} → {:.3}",
+                            report.mode,
+                            report.rows,
+                            report.epochs,
+                            report.seconds,
+                            report.trainable_parameters,
+                            report.total_parameters,
+                            report.first_loss,
+                            report.last_loss
+                        );
+                        fine_tuning = Some(report);
+                        Box::new(tuned)
+                    }
+                    None => Box::new(model),
+                }
+            } else if request.fine_tune.is_some() {
+                return Err(UserError(
+                    "--fine-tune adapts a neural model (--method tvae --model-out)".into(),
                 )
+                .into());
             } else {
                 let model = sailkg_gen::Model::from_json(&text).map_err(|e| {
                     UserError(format!("{}: {e} (write one with --model-out)", path.display()))
@@ -361,7 +389,7 @@ fn generate_rows(
     }
     let batch = table_out.to_batch()?;
     let report = serde_json::json!({
-        "method": name, "condition": condition.text, "rows": batch.num_rows(), "training": training,
+        "method": name, "condition": condition.text, "rows": batch.num_rows(), "training": training, "fine_tuning": fine_tuning,
         "real_rows": table.rows(), "training_rows": train.rows(), "holdout_rows": holdout.as_ref().map(|h| h.rows()),
         "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
         "warnings": sample.warnings, "constraints": constraints,

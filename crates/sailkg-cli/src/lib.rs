@@ -267,6 +267,13 @@ pub enum Command {
         /// training, so sampling favours rare labels); 0 is off.
         #[arg(long, value_name = "TAU", default_value_t = 0.0)]
         logit_adjustment: f64,
+        /// tvae with --model-in: fine-tune the saved model on the real rows inside --where
+        /// first, with LoRA adapters (lora, rank --rank) or every parameter (full).
+        #[arg(long, value_enum, requires = "model_in")]
+        fine_tune: Option<FineTune>,
+        /// The rank of the LoRA adapters.
+        #[arg(long, default_value_t = 8)]
+        rank: usize,
         /// tvae: where to train (cuda needs a build with --features cuda).
         #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
         device: TrainDevice,
@@ -365,6 +372,15 @@ pub enum AnalyzeAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How `generate --fine-tune` adapts a saved neural model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FineTune {
+    /// Low-rank adapters beside the frozen decoder.
+    Lora,
+    /// Every parameter.
+    Full,
 }
 
 /// Where neural models train.

@@ -227,20 +227,19 @@ fn train<B: AutodiffBackend>(
                 };
                 x.extend_from_slice(&encoded[row * width..(row + 1) * width]);
             }
-            let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, width]), device);
-            let c = Tensor::<B, 2>::from_data(TensorData::new(c, [batch, config.cond_width]), device);
-            let eps: Vec<f32> = (0..batch * config.latent).map(|_| transform::normal(&mut rng)).collect();
-            let eps = Tensor::<B, 2>::from_data(TensorData::new(eps, [batch, config.latent]), device);
-            let loss = model.loss(x, c, eps, &layout);
-            let value: f64 = loss.clone().into_scalar().elem();
-            if !value.is_finite() {
-                return Err(GenError::Input(format!(
-                    "training diverged at epoch {epoch} (loss {value}): lower the learning rate"
-                )));
-            }
+            let value;
+            (model, value) = step(
+                model,
+                &mut optimizer,
+                (x, c),
+                &config,
+                &layout,
+                options.learning_rate,
+                &mut rng,
+                device,
+            )
+            .map_err(|e| GenError::Input(format!("epoch {epoch}: {e}")))?;
             total += value;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(options.learning_rate, model, grads);
         }
         let loss = total / steps as f64;
         epochs_run = epoch;
@@ -294,6 +293,188 @@ fn train<B: AutodiffBackend>(
     })
 }
 
+/// One optimisation step on a batch (encoded rows and conditional vectors, row-major); the
+/// reparameterisation noise comes from `rng`. Returns the model and the batch's loss.
+#[allow(clippy::too_many_arguments)]
+fn step<B: AutodiffBackend>(
+    model: Tvae<B>,
+    optimizer: &mut impl Optimizer<Tvae<B>, B>,
+    (x, c): (Vec<f32>, Vec<f32>),
+    config: &TvaeConfig,
+    layout: &Layout<B>,
+    learning_rate: f64,
+    rng: &mut rand::rngs::Xoshiro256PlusPlus,
+    device: &B::Device,
+) -> Result<(Tvae<B>, f64), String> {
+    let batch = x.len() / config.width;
+    let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, config.width]), device);
+    let c = Tensor::<B, 2>::from_data(TensorData::new(c, [batch, config.cond_width]), device);
+    let eps: Vec<f32> = (0..batch * config.latent).map(|_| transform::normal(rng)).collect();
+    let eps = Tensor::<B, 2>::from_data(TensorData::new(eps, [batch, config.latent]), device);
+    let loss = model.loss(x, c, eps, layout);
+    let value: f64 = loss.clone().into_scalar().elem();
+    if !value.is_finite() {
+        return Err(format!("training diverged (loss {value}): lower the learning rate"));
+    }
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    Ok((optimizer.step(learning_rate, model, grads), value))
+}
+
+/// How a fine-tuning went.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FineTuneReport {
+    /// `lora` or `full`.
+    pub mode: String,
+    pub rank: Option<usize>,
+    /// Real rows inside the condition it was tuned on.
+    pub rows: usize,
+    pub epochs: usize,
+    pub trainable_parameters: usize,
+    pub total_parameters: usize,
+    pub seconds: f64,
+    pub first_loss: f64,
+    pub last_loss: f64,
+}
+
+/// Fine-tunes a trained model on the rows of `table` inside `condition` (one rare class, say):
+/// with `rank`, LoRA adapters beside the frozen decoder (merged into it afterwards), else every
+/// parameter. The table must have the model's columns and label levels.
+pub fn fine_tune(
+    base: &NeuralModel,
+    table: &Table,
+    condition: &Condition,
+    rank: Option<usize>,
+    epochs: usize,
+    seed: u64,
+) -> Result<(NeuralModel, FineTuneReport), GenError> {
+    type B = Autodiff<Cpu>;
+    let device = burn::backend::ndarray::NdArrayDevice::default();
+    for (c, (name, e)) in base.transform.names.iter().zip(&base.transform.encodings).enumerate() {
+        let column = table.columns.get(c).filter(|column| &column.name == name).ok_or_else(|| {
+            GenError::Input(format!(
+                "the table's columns are not the model's (expected {name} at position {})",
+                c + 1
+            ))
+        })?;
+        if let (Encoding::Labels { levels, .. }, Values::Labels { levels: have, .. }) = (e, &column.values)
+            && levels != have
+        {
+            return Err(GenError::Input(format!("the labels of {name} are not those the model learnt")));
+        }
+    }
+    if epochs == 0 {
+        return Err(GenError::Input("fine-tuning needs at least one epoch".into()));
+    }
+    let regions = region::regions(table, &base.constraints, condition)?;
+    let rows: Vec<usize> = (0..table.rows()).filter(|&r| regions.contains(table, r)).collect();
+    if rows.is_empty() {
+        return Err(GenError::Impossible(
+            "no real row satisfies the condition: nothing to fine-tune on".into(),
+        ));
+    }
+    let subset = table.select(&rows);
+    let encoded = base.transform.encode(&subset, seed);
+    let (width, cw) = (base.config.width, base.config.cond_width);
+    // Every row's conditional vector: its own category of the label column the condition
+    // restricts most (or of the first label column).
+    let column = base
+        .cond
+        .iter()
+        .position(|&(c, _, _)| matches!(regions.columns[c].0, Region::Labels { allowed: Some(_) }))
+        .or((!base.cond.is_empty()).then_some(0));
+    let conds: Vec<f32> = (0..subset.rows())
+        .flat_map(|r| {
+            let mut c = vec![0.0f32; cw];
+            if let Some(k) = column {
+                let (col, offset, _) = base.cond[k];
+                if let Values::Labels { codes, .. } = &subset.columns[col].values
+                    && let Some(code) = codes[r]
+                {
+                    c[offset + base.transform.encodings[col].slot_of(code)] = 1.0;
+                }
+            }
+            c
+        })
+        .collect();
+    let mut model: Tvae<B> = base.load_network::<B>(&device)?;
+    let total_parameters = model.num_params();
+    if let Some(rank) = rank {
+        model = with_adapters_seeded(model, &base.config, rank, &device, seed);
+    }
+    let trainable_parameters = if rank.is_some() { model.adapter_params() } else { total_parameters };
+    let layout = Layout::<B>::new(&base.transform, base.options.logit_adjustment, &device);
+    let mut optimizer = AdamConfig::new().init();
+    let mut rng = sailkg_gen::stream(seed, 0x6669_6E65);
+    let n = subset.rows();
+    let batch = base.options.batch_size.min(n).max(1);
+    let steps = n.div_ceil(batch);
+    let started = std::time::Instant::now();
+    let (mut first, mut last) = (f64::NAN, f64::NAN);
+    for epoch in 1..=epochs {
+        let mut total = 0.0;
+        for _ in 0..steps {
+            let picks: Vec<usize> = (0..batch).map(|_| rng.random_range(0..n)).collect();
+            let x: Vec<f32> =
+                picks.iter().flat_map(|&r| encoded[r * width..(r + 1) * width].iter().copied()).collect();
+            let c: Vec<f32> =
+                picks.iter().flat_map(|&r| conds[r * cw..(r + 1) * cw].iter().copied()).collect();
+            let value;
+            (model, value) = step(
+                model,
+                &mut optimizer,
+                (x, c),
+                &base.config,
+                &layout,
+                base.options.learning_rate,
+                &mut rng,
+                &device,
+            )
+            .map_err(|e| GenError::Input(format!("fine-tuning epoch {epoch}: {e}")))?;
+            total += value;
+        }
+        last = total / steps as f64;
+        if epoch == 1 {
+            first = last;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let tuned = model.valid().merge();
+    let record = BinBytesRecorder::<FullPrecisionSettings>::default()
+        .record(tuned.into_record(), ())
+        .map_err(|e| GenError::Model(format!("the weights cannot be written: {e}")))?;
+    let report = FineTuneReport {
+        mode: if rank.is_some() { "lora".into() } else { "full".into() },
+        rank,
+        rows: n,
+        epochs,
+        trainable_parameters,
+        total_parameters,
+        seconds,
+        first_loss: first,
+        last_loss: last,
+    };
+    Ok((NeuralModel { weights: hex(&record), ..base.clone() }, report))
+}
+
+/// Adds adapters with their initialisation seeded and done under the generator's lock.
+fn with_adapters_seeded<B: burn::tensor::backend::Backend>(
+    model: Tvae<B>,
+    config: &TvaeConfig,
+    rank: usize,
+    device: &B::Device,
+    seed: u64,
+) -> Tvae<B> {
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    B::seed(device, seed ^ 0x6C6F_7261);
+    let model = model.with_adapters(rank, device);
+    let z = Tensor::<B, 2>::zeros([1, config.latent], device);
+    let c = Tensor::<B, 2>::zeros([1, config.cond_width], device);
+    let _ = model.decode(z, c);
+    model
+}
+
+static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A new network, its parameters initialised from `seed` (None: whatever, they are about to be
 /// replaced). burn's generator is global and parameters initialise lazily, so seeding and first
 /// use happen under one lock: concurrent trainings (tests, a server's jobs) never draw from each
@@ -303,8 +484,7 @@ pub fn new_network<B: burn::tensor::backend::Backend>(
     device: &B::Device,
     seed: Option<u64>,
 ) -> Tvae<B> {
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(seed) = seed {
         B::seed(device, seed);
     }
@@ -360,12 +540,19 @@ impl NeuralModel {
     }
 
     fn network(&self) -> Result<Tvae<Cpu>, GenError> {
-        let device = Default::default();
+        self.load_network::<Cpu>(&Default::default())
+    }
+
+    /// The trained network on any backend.
+    pub fn load_network<B: burn::tensor::backend::Backend>(
+        &self,
+        device: &B::Device,
+    ) -> Result<Tvae<B>, GenError> {
         let bytes = unhex(&self.weights)?;
         let record = BinBytesRecorder::<FullPrecisionSettings>::default()
-            .load(bytes, &device)
+            .load(bytes, device)
             .map_err(|e| GenError::Model(format!("the weights do not load: {e}")))?;
-        Ok(new_network::<Cpu>(&self.config, &device, None).load_record(record))
+        Ok(new_network::<B>(&self.config, device, None).load_record(record))
     }
 }
 

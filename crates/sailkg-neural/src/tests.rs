@@ -143,3 +143,30 @@ fn many_levels_share_a_slot_and_a_rest_level_is_still_reached() {
     let distinct: std::collections::HashSet<Option<String>> = texts(&any.table, "code").into_iter().collect();
     assert!(distinct.len() > 100, "the rest's levels come back: {}", distinct.len());
 }
+
+#[test]
+fn lora_fine_tunes_a_rare_class_and_leaves_the_base_frozen() {
+    let table = weather();
+    let base = fit_tvae(&table, &Constraints::default(), &options(30), &mut |_| {}).unwrap();
+    let rain = Condition::parse("weather = 'rain'").unwrap();
+    let (lora, report) = fine_tune(&base, &table, &rain, Some(4), 30, 5).unwrap();
+    let (full, full_report) = fine_tune(&base, &table, &rain, None, 30, 5).unwrap();
+    assert_eq!(report.rows, 45);
+    assert!(report.trainable_parameters * 5 < full_report.trainable_parameters, "{report:?} {full_report:?}");
+    assert!(report.last_loss < report.first_loss && full_report.last_loss < full_report.first_loss);
+    // The encoder stays as it was; the decoder moves by a rank-4 update.
+    let device = Default::default();
+    let (before, after) =
+        (base.load_network::<Cpu>(&device).unwrap(), lora.load_network::<Cpu>(&device).unwrap());
+    let weights = |t: Tensor<Cpu, 2>| t.into_data().to_vec::<f32>().unwrap();
+    assert_eq!(weights(before.enc1.weight.val()), weights(after.enc1.weight.val()));
+    assert_ne!(weights(before.dec1.weight.val()), weights(after.dec1.weight.val()));
+    // Both tuned models sample rain as rain looks.
+    for model in [&lora, &full] {
+        let sample = model.sample(300, &rain, 1).unwrap();
+        let t: Vec<f64> = numbers(&sample.table, "temperature").into_iter().flatten().collect();
+        let mean = t.iter().sum::<f64>() / t.len() as f64;
+        assert!(mean < 20.0, "mean {mean}");
+    }
+    assert!(fine_tune(&base, &table, &Condition::parse("weather = 'hail'").unwrap(), Some(4), 1, 1).is_err());
+}

@@ -28,15 +28,53 @@ pub struct TvaeConfig {
 
 #[derive(Module, Debug)]
 pub struct Tvae<B: Backend> {
-    enc1: Linear<B>,
+    pub(crate) enc1: Linear<B>,
     enc2: Linear<B>,
     mu: Linear<B>,
     logvar: Linear<B>,
-    dec1: Linear<B>,
+    pub(crate) dec1: Linear<B>,
     dec2: Linear<B>,
     out: Linear<B>,
     /// Output noise of every position (used at the α positions), clamped to [0.01, 1].
     sigma: Param<Tensor<B, 1>>,
+    /// LoRA adapters beside the decoder's layers, while fine-tuning (merged afterwards).
+    adapters: Option<Adapters<B>>,
+}
+
+/// Low-rank adapters (Hu et al. 2021) beside the three decoder layers: W + A·B with A (in × r)
+/// random and B (r × out) zero, so fine-tuning starts from the pretrained network exactly.
+#[derive(Module, Debug)]
+pub struct Adapters<B: Backend> {
+    dec1: (Linear<B>, Linear<B>),
+    dec2: (Linear<B>, Linear<B>),
+    out: (Linear<B>, Linear<B>),
+}
+
+fn adapter<B: Backend>(base: &Linear<B>, rank: usize, device: &B::Device) -> (Linear<B>, Linear<B>) {
+    let [input, output] = base.weight.dims();
+    (
+        LinearConfig::new(input, rank).with_bias(false).init(device),
+        LinearConfig::new(rank, output)
+            .with_bias(false)
+            .with_initializer(burn::nn::Initializer::Zeros)
+            .init(device),
+    )
+}
+
+fn lora<B: Backend>(
+    base: &Linear<B>,
+    adapter: Option<&(Linear<B>, Linear<B>)>,
+    x: Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    match adapter {
+        Some((down, up)) => base.forward(x.clone()) + up.forward(down.forward(x)),
+        None => base.forward(x),
+    }
+}
+
+fn merged<B: Backend>(base: Linear<B>, (down, up): (Linear<B>, Linear<B>)) -> Linear<B> {
+    let delta = down.weight.val().matmul(up.weight.val());
+    Linear { weight: Param::from_tensor(base.weight.val() + delta), bias: base.bias }
 }
 
 impl<B: Backend> Tvae<B> {
@@ -51,7 +89,38 @@ impl<B: Backend> Tvae<B> {
             dec2: LinearConfig::new(h, h).init(device),
             out: LinearConfig::new(h, w).init(device),
             sigma: Param::from_tensor(Tensor::ones([w], device).mul_scalar(0.1)),
+            adapters: None,
         }
+    }
+
+    /// The network frozen, with fresh rank-`rank` adapters beside its decoder: only they train.
+    pub fn with_adapters(self, rank: usize, device: &B::Device) -> Self {
+        let frozen = self.no_grad();
+        let adapters = Adapters {
+            dec1: adapter(&frozen.dec1, rank, device),
+            dec2: adapter(&frozen.dec2, rank, device),
+            out: adapter(&frozen.out, rank, device),
+        };
+        Self { adapters: Some(adapters), ..frozen }
+    }
+
+    /// The adapters folded into the decoder's weights: a plain network again.
+    pub fn merge(self) -> Self {
+        match self.adapters {
+            None => self,
+            Some(a) => Self {
+                dec1: merged(self.dec1, a.dec1),
+                dec2: merged(self.dec2, a.dec2),
+                out: merged(self.out, a.out),
+                adapters: None,
+                ..self
+            },
+        }
+    }
+
+    /// Parameters of the adapters (0 without).
+    pub fn adapter_params(&self) -> usize {
+        self.adapters.as_ref().map_or(0, |a| a.num_params())
     }
 
     /// The latent mean and log-variance of rows given their conditional vectors.
@@ -63,9 +132,10 @@ impl<B: Backend> Tvae<B> {
 
     /// The raw decoder output (before the activations) for latents and conditional vectors.
     pub fn decode(&self, z: Tensor<B, 2>, cond: Tensor<B, 2>) -> Tensor<B, 2> {
-        let h = activation::relu(self.dec1.forward(Tensor::cat(vec![z, cond], 1)));
-        let h = activation::relu(self.dec2.forward(h));
-        self.out.forward(h)
+        let a = self.adapters.as_ref();
+        let h = activation::relu(lora(&self.dec1, a.map(|a| &a.dec1), Tensor::cat(vec![z, cond], 1)));
+        let h = activation::relu(lora(&self.dec2, a.map(|a| &a.dec2), h));
+        lora(&self.out, a.map(|a| &a.out), h)
     }
 
     /// σ clamped to [0.01, 1].

@@ -920,6 +920,33 @@ fn generate_with_a_conditional_tvae() {
     );
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(std::fs::read_to_string(&second).unwrap(), text);
+    // LoRA fine-tuning of the saved model on the rare class.
+    let output = run(
+        &data,
+        &[
+            "generate",
+            "--from",
+            disasters,
+            "--model-in",
+            model.to_str().unwrap(),
+            "--fine-tune",
+            "lora",
+            "--rank",
+            "4",
+            "--epochs",
+            "10",
+            "--n",
+            "100",
+            "--where",
+            rare,
+            "--seed",
+            "4",
+            "--name",
+            "tvae3",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("fine-tuned (lora) on 32 rows"), "{}", stdout(&output));
     // CUDA is refused with a clear message in a CPU build.
     let output =
         run(&data, &["generate", "--from", disasters, "--method", "tvae", "--device", "cuda", "--n", "5"]);
