@@ -52,8 +52,8 @@ fn main() {
             .expect("condition");
         let baseline = utility::utility(&train, &holdout, &train.select(&[]), target).expect("utility");
         let base_recall = baseline.real.recall.iter().find(|(c, _)| c == rare_class).map(|r| r.1);
-        // (label, seconds per epoch, rows/s, unconditional rows, rare rows or why not)
         let mut rows: Vec<Run> = Vec::new();
+        let mut base = None;
         for (label, tau) in [("sailkg tvae", 0.0), ("sailkg tvae + logit adj.", 1.0)] {
             let options = sailkg_neural::Options {
                 epochs,
@@ -75,6 +75,22 @@ fn main() {
                 Some(sample.table),
                 rare,
             ));
+            if tau == 0.0 {
+                base = Some(model);
+            }
+        }
+        // The base model adapted to the rare class: LoRA against full fine-tuning.
+        let base = base.expect("the base model");
+        for (label, rank) in [("sailkg tvae + lora r8", Some(8)), ("sailkg tvae + full tune", None)] {
+            let (tuned, report) =
+                sailkg_neural::fine_tune(&base, &train, &condition, rank, epochs / 2, 9).expect("tune");
+            let rare = tuned.sample(200, &condition, 2).map(|s| s.table).map_err(|e| e.to_string());
+            eprintln!(
+                "{name}: {label}: {} of {} parameters trained, {} epochs in {:.2} s",
+                report.trainable_parameters, report.total_parameters, report.epochs, report.seconds
+            );
+            results.push(json!({"dataset": name, "method": label, "fine_tuning": report}));
+            rows.push((label.into(), Some(report.seconds / report.epochs as f64), None, None, rare));
         }
         for (key, label) in [("sdv_tvae", "sdv tvae"), ("sdv_ctgan", "sdv ctgan")] {
             let peer = &dataset["peers"][key];
