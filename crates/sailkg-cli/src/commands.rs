@@ -65,6 +65,8 @@ pub fn run(cli: Cli) -> Result<()> {
             logit_adjustment,
             fine_tune,
             rank,
+            checkpoint,
+            resume,
             device,
             into_store,
         } => crate::generate::generate(
@@ -97,6 +99,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 logit_adjustment,
                 fine_tune,
                 rank,
+                checkpoint,
+                resume,
                 device,
                 into_store,
             },

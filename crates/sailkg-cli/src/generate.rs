@@ -42,6 +42,8 @@ pub(crate) struct Request {
     pub logit_adjustment: f64,
     pub fine_tune: Option<crate::FineTune>,
     pub rank: usize,
+    pub checkpoint: Option<PathBuf>,
+    pub resume: bool,
     pub device: crate::TrainDevice,
     pub into_store: bool,
 }
@@ -82,6 +84,7 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     flag(request.holdout.is_some() && series_method, "--holdout", "table methods")?;
     flag(request.model_in.is_some() && series_method, "--model-in", "table methods")?;
     flag(request.logit_adjustment != 0.0 && request.method != G::Tvae, "--logit-adjustment", "tvae")?;
+    flag(request.checkpoint.is_some() && request.method != G::Tvae, "--checkpoint", "tvae")?;
     if let Some(f) = request.holdout
         && !(f > 0.0 && f < 1.0)
     {
@@ -323,6 +326,8 @@ fn generate_rows(
                 batch_size: request.batch_size,
                 logit_adjustment: request.logit_adjustment,
                 seed,
+                checkpoint: request.checkpoint.clone(),
+                resume: request.resume,
                 device: match request.device {
                     crate::TrainDevice::Cpu => sailkg_neural::Device::Cpu,
                     crate::TrainDevice::Cuda => sailkg_neural::Device::Cuda,

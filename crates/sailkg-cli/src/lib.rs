@@ -274,6 +274,13 @@ pub enum Command {
         /// The rank of the LoRA adapters.
         #[arg(long, default_value_t = 8)]
         rank: usize,
+        /// tvae: write a checkpoint (config.json, weights.bin, optimizer.bin) into DIR every 10
+        /// epochs and at the end.
+        #[arg(long, value_name = "DIR")]
+        checkpoint: Option<PathBuf>,
+        /// tvae: continue the training checkpointed in --checkpoint DIR up to --epochs.
+        #[arg(long, requires = "checkpoint")]
+        resume: bool,
         /// tvae: where to train (cuda needs a build with --features cuda).
         #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
         device: TrainDevice,

@@ -47,6 +47,14 @@ pub struct Options {
     pub max_width: usize,
     pub seed: u64,
     pub device: Device,
+    /// Write a checkpoint here every `checkpoint_every` epochs and at the end.
+    #[serde(default)]
+    pub checkpoint: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub checkpoint_every: usize,
+    /// Continue from the checkpoint in `checkpoint` instead of starting afresh.
+    #[serde(default)]
+    pub resume: bool,
 }
 
 impl Default for Options {
@@ -60,6 +68,9 @@ impl Default for Options {
             max_width: 4000,
             seed: 0,
             device: Device::Cpu,
+            checkpoint: None,
+            checkpoint_every: 10,
+            resume: false,
         }
     }
 }
@@ -189,14 +200,33 @@ fn train<B: AutodiffBackend>(
     let layout = Layout::<B>::new(&transform, options.logit_adjustment, device);
     let mut optimizer =
         AdamConfig::new().with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(1e-5))).init();
-    let mut rng = sailkg_gen::stream(options.seed, 0x7472_6169);
     let batch = options.batch_size.min(n);
     let steps = n.div_ceil(batch);
     let started = std::time::Instant::now();
-    let (mut first, mut best, mut last, mut since_best) = (f64::NAN, f64::INFINITY, f64::NAN, 0usize);
-    let mut epochs_run = 0;
+    let mut state = State { epoch: 0, first: f64::NAN, best: f64::INFINITY, last: f64::NAN, since_best: 0 };
+    if options.resume {
+        let dir = options
+            .checkpoint
+            .as_deref()
+            .ok_or_else(|| GenError::Input("--resume needs --checkpoint DIR".into()))?;
+        let checkpoint = Checkpoint::read(dir)?;
+        checkpoint.check(&transform, &config, options)?;
+        model = model.load_record(
+            recorder()
+                .load(checkpoint.weights(dir)?, device)
+                .map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))?,
+        );
+        optimizer = optimizer.load_record(
+            recorder()
+                .load(checkpoint.optimizer(dir)?, device)
+                .map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))?,
+        );
+        state = checkpoint.state;
+    }
     let mut stopped_early = false;
-    for epoch in 1..=options.epochs {
+    for epoch in state.epoch + 1..=options.epochs {
+        // Each epoch's draws come from its own stream, so a resumed run continues exactly.
+        let mut rng = sailkg_gen::stream(options.seed, 0x7472_6169 + epoch);
         let mut total = 0.0;
         for _ in 0..steps {
             let mut x = Vec::with_capacity(batch * width);
@@ -242,17 +272,22 @@ fn train<B: AutodiffBackend>(
             total += value;
         }
         let loss = total / steps as f64;
-        epochs_run = epoch;
+        state.epoch = epoch;
         if epoch == 1 {
-            first = loss;
+            state.first = loss;
         }
-        last = loss;
-        if loss < best - 1e-3 * best.abs().max(1e-9) {
-            best = loss;
-            since_best = 0;
+        state.last = loss;
+        if loss < state.best - 1e-3 * state.best.abs().max(1e-9) {
+            state.best = loss;
+            state.since_best = 0;
         } else {
-            best = best.min(loss);
-            since_best += 1;
+            state.best = state.best.min(loss);
+            state.since_best += 1;
+        }
+        if let Some(dir) = &options.checkpoint
+            && (epoch % options.checkpoint_every.max(1) == 0 || epoch == options.epochs)
+        {
+            Checkpoint::write(dir, &transform, &config, options, &state, &model, &optimizer)?;
         }
         let seconds = started.elapsed().as_secs_f64();
         progress(&Progress {
@@ -262,8 +297,11 @@ fn train<B: AutodiffBackend>(
             seconds,
             eta_seconds: seconds / epoch as f64 * (options.epochs - epoch) as f64,
         });
-        if options.patience > 0 && since_best >= options.patience {
+        if options.patience > 0 && state.since_best >= options.patience {
             stopped_early = true;
+            if let Some(dir) = &options.checkpoint {
+                Checkpoint::write(dir, &transform, &config, options, &state, &model, &optimizer)?;
+            }
             break;
         }
     }
@@ -279,18 +317,135 @@ fn train<B: AutodiffBackend>(
         constraints: constraints.clone(),
         options: options.clone(),
         report: TrainingReport {
-            epochs_run,
+            epochs_run: state.epoch,
             stopped_early,
-            first_loss: first,
-            last_loss: last,
-            best_loss: best,
+            first_loss: state.first,
+            last_loss: state.last,
+            best_loss: state.best,
             seconds,
-            seconds_per_epoch: seconds / epochs_run.max(1) as f64,
+            seconds_per_epoch: seconds / state.epoch.max(1) as f64,
             parameters,
         },
         cond,
         weights: hex(&record),
     })
+}
+
+fn recorder() -> BinBytesRecorder<FullPrecisionSettings> {
+    BinBytesRecorder::default()
+}
+
+/// Where training stands.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct State {
+    epoch: usize,
+    first: f64,
+    best: f64,
+    last: f64,
+    since_best: usize,
+}
+
+/// A training checkpoint: `config.json` (format, transform, network shape, options, state),
+/// `weights.bin` and `optimizer.bin` (burn binary records), each written whole then renamed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    format: u32,
+    method: String,
+    transform: Transform,
+    config: TvaeConfig,
+    options: Options,
+    state: State,
+}
+
+impl Checkpoint {
+    fn write<B: AutodiffBackend>(
+        dir: &std::path::Path,
+        transform: &Transform,
+        config: &TvaeConfig,
+        options: &Options,
+        state: &State,
+        model: &Tvae<B>,
+        optimizer: &impl Optimizer<Tvae<B>, B>,
+    ) -> Result<(), GenError> {
+        let io = |e: std::io::Error| GenError::Model(format!("checkpoint {}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let checkpoint = Checkpoint {
+            format: FORMAT,
+            method: "tvae".into(),
+            transform: transform.clone(),
+            config: config.clone(),
+            options: options.clone(),
+            state: state.clone(),
+        };
+        let weights =
+            recorder().record(model.clone().into_record(), ()).map_err(|e| GenError::Model(e.to_string()))?;
+        let moments =
+            recorder().record(optimizer.to_record(), ()).map_err(|e| GenError::Model(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&checkpoint).map_err(|e| GenError::Model(e.to_string()))?;
+        for (name, bytes) in [("weights.bin", weights), ("optimizer.bin", moments), ("config.json", json)] {
+            let partial = dir.join(format!("{name}.partial"));
+            std::fs::write(&partial, bytes).map_err(io)?;
+            std::fs::rename(&partial, dir.join(name)).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn read(dir: &std::path::Path) -> Result<Self, GenError> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| GenError::Input(format!("{}: {e} (no checkpoint to resume)", path.display())))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| GenError::Model(format!("{}: {e}", path.display())))?;
+        match (
+            value.get("format").and_then(serde_json::Value::as_u64),
+            value.get("method").and_then(|m| m.as_str()),
+        ) {
+            (Some(f), Some("tvae")) if f == u64::from(FORMAT) => {}
+            (f, m) => {
+                return Err(GenError::Input(format!(
+                    "{} was made by another model or version ({} format {}); this sailkg resumes tvae format {FORMAT}",
+                    path.display(),
+                    m.unwrap_or("unknown"),
+                    f.map_or("unknown".into(), |f| f.to_string())
+                )));
+            }
+        }
+        serde_json::from_value(value).map_err(|e| GenError::Model(format!("{}: {e}", path.display())))
+    }
+
+    /// Refuses a checkpoint of another table, network or training setup.
+    fn check(&self, transform: &Transform, config: &TvaeConfig, options: &Options) -> Result<(), GenError> {
+        let same_table = self.transform.names == transform.names && self.transform.width == transform.width;
+        let same_setup = self.options.seed == options.seed
+            && self.options.batch_size == options.batch_size
+            && self.options.logit_adjustment == options.logit_adjustment;
+        if !same_table || &self.config != config {
+            return Err(GenError::Input(
+                "the checkpoint was trained on another table or network shape".into(),
+            ));
+        }
+        if !same_setup {
+            return Err(GenError::Input(
+                "the checkpoint was trained with another seed, batch size or logit adjustment".into(),
+            ));
+        }
+        if self.state.epoch >= options.epochs {
+            return Err(GenError::Input(format!(
+                "the checkpoint has {} epochs already: ask for more than that with --epochs",
+                self.state.epoch
+            )));
+        }
+        Ok(())
+    }
+
+    fn weights(&self, dir: &std::path::Path) -> Result<Vec<u8>, GenError> {
+        std::fs::read(dir.join("weights.bin")).map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))
+    }
+
+    fn optimizer(&self, dir: &std::path::Path) -> Result<Vec<u8>, GenError> {
+        std::fs::read(dir.join("optimizer.bin"))
+            .map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))
+    }
 }
 
 /// One optimisation step on a batch (encoded rows and conditional vectors, row-major); the

@@ -170,3 +170,44 @@ fn lora_fine_tunes_a_rare_class_and_leaves_the_base_frozen() {
     }
     assert!(fine_tune(&base, &table, &Condition::parse("weather = 'hail'").unwrap(), Some(4), 1, 1).is_err());
 }
+
+#[test]
+fn a_resumed_training_continues_exactly_and_foreign_checkpoints_are_refused() {
+    let table = weather();
+    let dir = std::env::temp_dir().join(format!("sailkg-neural-checkpoint-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let straight = fit_tvae(&table, &Constraints::default(), &options(12), &mut |_| {}).unwrap();
+    let first = Options { checkpoint: Some(dir.clone()), checkpoint_every: 3, ..options(6) };
+    fit_tvae(&table, &Constraints::default(), &first, &mut |_| {}).unwrap();
+    assert!(
+        dir.join("config.json").exists()
+            && dir.join("weights.bin").exists()
+            && dir.join("optimizer.bin").exists()
+    );
+    let mut epochs = Vec::new();
+    let resumed = Options { checkpoint: Some(dir.clone()), resume: true, ..options(12) };
+    let model = fit_tvae(&table, &Constraints::default(), &resumed, &mut |p| epochs.push(p.epoch)).unwrap();
+    assert_eq!(epochs, (7..=12).collect::<Vec<_>>(), "it continues after epoch 6");
+    let (a, b) = (
+        straight.sample(200, &Condition::default(), 1).unwrap(),
+        model.sample(200, &Condition::default(), 1).unwrap(),
+    );
+    assert_eq!(
+        numbers(&a.table, "temperature"),
+        numbers(&b.table, "temperature"),
+        "6 + 6 epochs = 12 epochs"
+    );
+    // Another seed, or a checkpoint of another version, is refused with a reason.
+    let other = Options { seed: 12, ..resumed.clone() };
+    assert!(
+        fit_tvae(&table, &Constraints::default(), &other, &mut |_| {})
+            .unwrap_err()
+            .to_string()
+            .contains("seed")
+    );
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    std::fs::write(dir.join("config.json"), config.replace("\"format\": 1", "\"format\": 7")).unwrap();
+    let error = fit_tvae(&table, &Constraints::default(), &resumed, &mut |_| {}).unwrap_err().to_string();
+    assert!(error.contains("another model or version"), "{error}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -947,6 +947,19 @@ fn generate_with_a_conditional_tvae() {
     );
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("fine-tuned (lora) on 32 rows"), "{}", stdout(&output));
+    // A checkpointed training resumes; a resume asking for no more epochs says why.
+    let checkpoint = dir.path().join("checkpoint");
+    let base =
+        ["generate", "--from", disasters, "--method", "tvae", "--n", "10", "--seed", "4", "--checkpoint"];
+    let at = checkpoint.to_str().unwrap();
+    let output = run(&data, &[&base[..], &[at, "--epochs", "4", "--name", "ck1"]].concat());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(checkpoint.join("config.json").exists());
+    let output = run(&data, &[&base[..], &[at, "--epochs", "6", "--resume", "--name", "ck2"]].concat());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&data, &[&base[..], &[at, "--epochs", "6", "--resume", "--name", "ck3"]].concat());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("epochs already"), "{}", stderr(&output));
     // CUDA is refused with a clear message in a CPU build.
     let output =
         run(&data, &["generate", "--from", disasters, "--method", "tvae", "--device", "cuda", "--n", "5"]);
