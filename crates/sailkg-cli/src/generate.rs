@@ -94,6 +94,12 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         return Err(UserError("--n 0: ask for at least one row".into()).into());
     }
     let store = open(config)?;
+    // A taken name fails now, not after a long fit.
+    if let Some(name) = &request.name
+        && store.data_dir().join("tables").join("synthetic").join(format!("{name}.parquet")).exists()
+    {
+        return Err(UserError(format!("synthetic.{name} exists already; choose another --name")).into());
+    }
     let started = std::time::SystemTime::now();
     let table = load_table(&store, config, &request.from)?;
     let seed = request.seed.unwrap_or_else(|| {
