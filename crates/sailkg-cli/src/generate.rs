@@ -3,6 +3,7 @@
 //! and writes them as `tables/synthetic/{run}.parquet` with the run as a PROV activity in the
 //! catalogue (and to `--out` if given).
 
+use crate::GenerateArgs as Request;
 use crate::UserError;
 use crate::commands::{Change, open, reindex};
 use anyhow::{Context, Result};
@@ -10,43 +11,7 @@ use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
 use oxigraph::model::{Literal, NamedNode, Quad, Term};
 use sailkg_core::{Config, vocab};
 use sailkg_gen::{Condition, Constraints, FitOptions, Method, Role, Synthesizer};
-use std::path::{Path, PathBuf};
-
-/// What `sailkg generate` was asked.
-#[derive(Debug)]
-pub(crate) struct Request {
-    pub from: String,
-    pub method: crate::GenMethod,
-    pub n: usize,
-    pub condition: Option<String>,
-    pub seed: Option<u64>,
-    pub stratify: Option<String>,
-    pub smooth: Option<f64>,
-    pub unadjusted: bool,
-    pub series: Vec<String>,
-    pub time: Option<String>,
-    pub by: Option<String>,
-    pub model: Option<crate::SdeModel>,
-    pub length: Option<usize>,
-    pub block: Option<usize>,
-    pub stationary: bool,
-    pub order: usize,
-    pub holdout: Option<f64>,
-    pub target: Option<String>,
-    pub name: Option<String>,
-    pub out: Option<PathBuf>,
-    pub model_out: Option<PathBuf>,
-    pub model_in: Option<PathBuf>,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub logit_adjustment: f64,
-    pub fine_tune: Option<crate::FineTune>,
-    pub rank: usize,
-    pub checkpoint: Option<PathBuf>,
-    pub resume: bool,
-    pub device: crate::TrainDevice,
-    pub into_store: bool,
-}
+use std::path::Path;
 
 /// What a finished generation leaves for the run's record.
 struct Outcome {
@@ -187,9 +152,25 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     Ok(())
 }
 
-/// The rows of `from` as a generator table: list columns left out, `iri` an identifier.
+/// The rows of `from` as a generator table.
 fn load_table(store: &sailkg_store::Store, config: &Config, from: &str) -> Result<sailkg_gen::Table> {
-    let batches = read(store, config, from)?;
+    Ok(load_tables(store, config, &[from])?.remove(0))
+}
+
+/// The rows of every `from` as generator tables: list columns left out, `iri` an identifier.
+fn load_tables(
+    store: &sailkg_store::Store,
+    config: &Config,
+    froms: &[&str],
+) -> Result<Vec<sailkg_gen::Table>> {
+    read(store, config, froms)?
+        .into_iter()
+        .zip(froms)
+        .map(|(batches, from)| table_of(batches, from))
+        .collect()
+}
+
+fn table_of(batches: Vec<datafusion::arrow::array::RecordBatch>, from: &str) -> Result<sailkg_gen::Table> {
     // Several values per instance (list columns of class views) are not generated.
     let batches = match batches.first().map(|b| b.schema()) {
         Some(schema) => {
@@ -639,65 +620,77 @@ fn stamp(time: std::time::SystemTime) -> String {
     format!("{y:04}{m:02}{d:02}_{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// The rows of `from`: a file by its extension, else a catalogued source, else an SQL table.
+/// The rows of every `from`, read through one SQL session.
 fn read(
     store: &sailkg_store::Store,
     config: &Config,
-    from: &str,
-) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
-    let timeout = config.query_timeout();
+    froms: &[&str],
+) -> Result<Vec<Vec<datafusion::arrow::array::RecordBatch>>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
-        let ctx = sailkg_sql::session(store, timeout)?;
-        let path = Path::new(from);
-        let frame = if path.is_file() {
-            let name = path.to_string_lossy();
-            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-            match extension.as_str() {
-                "csv" => ctx.read_csv(name.as_ref(), CsvReadOptions::new()).await,
-                "tsv" => {
-                    ctx.read_csv(name.as_ref(), CsvReadOptions::new().delimiter(b'\t').file_extension(".tsv"))
-                        .await
-                }
-                "parquet" => ctx.read_parquet(name.as_ref(), ParquetReadOptions::default()).await,
-                "json" if json_array(path)? => {
-                    let batch = json_array_batch(path).map_err(|e| UserError(format!("{from}: {e}")))?;
-                    ctx.read_batch(batch)
-                }
-                "json" if is_geojson(path)? => {
-                    return Err(UserError(format!(
-                        "{from} is GeoJSON: ingest it first (sailkg ingest {from}) and generate from the source"
-                    ))
-                    .into());
-                }
-                "json" | "ndjson" | "jsonl" => {
-                    ctx.read_json(
-                        name.as_ref(),
-                        JsonReadOptions::default().file_extension(&format!(".{extension}")),
-                    )
-                    .await
-                }
-                _ => {
-                    return Err(UserError(format!(
-                        "{from}: a file to generate from must be .csv, .tsv, .parquet, .json (an array of objects) or .ndjson; ingest other formats first and generate from the source"
-                    ))
-                    .into());
-                }
-            }
-            .map_err(|e| UserError(format!("{from}: {}", brief(&e.to_string()))))?
-        } else {
-            let table = if from.contains('.') {
-                from.to_owned()
-            } else {
-                format!("source.\"{}\"", from.replace('"', ""))
-            };
-            ctx.sql_with_options(&format!("SELECT * FROM {table}"), sailkg_sql::read_only())
-                .await
-                .map_err(|e| UserError(format!("{from} is neither a file nor a table: {e}")))?
-        };
-        let batches = frame.collect().await.map_err(|e| UserError(format!("{from}: {}", brief(&e.to_string()))))?;
-        Ok(batches)
+        let ctx = sailkg_sql::session(store, config.query_timeout())?;
+        let mut out = Vec::with_capacity(froms.len());
+        for from in froms {
+            out.push(read_one(&ctx, from).await?);
+        }
+        Ok(out)
     })
+}
+
+/// The rows of `from`: a file by its extension, else a catalogued source, else an SQL table.
+async fn read_one(
+    ctx: &datafusion::prelude::SessionContext,
+    from: &str,
+) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+    let path = Path::new(from);
+    let frame = if path.is_file() {
+        let name = path.to_string_lossy();
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match extension.as_str() {
+            "csv" => ctx.read_csv(name.as_ref(), CsvReadOptions::new()).await,
+            "tsv" => {
+                ctx.read_csv(name.as_ref(), CsvReadOptions::new().delimiter(b'\t').file_extension(".tsv"))
+                    .await
+            }
+            "parquet" => ctx.read_parquet(name.as_ref(), ParquetReadOptions::default()).await,
+            "json" if json_array(path)? => {
+                let batch = json_array_batch(path).map_err(|e| UserError(format!("{from}: {e}")))?;
+                ctx.read_batch(batch)
+            }
+            "json" if is_geojson(path)? => {
+                return Err(UserError(format!(
+                    "{from} is GeoJSON: ingest it first (sailkg ingest {from}) and generate from the source"
+                ))
+                .into());
+            }
+            "json" | "ndjson" | "jsonl" => {
+                ctx.read_json(
+                    name.as_ref(),
+                    JsonReadOptions::default().file_extension(&format!(".{extension}")),
+                )
+                .await
+            }
+            _ => {
+                return Err(UserError(format!(
+                    "{from}: a file to generate from must be .csv, .tsv, .parquet, .json (an array of objects) or .ndjson; ingest other formats first and generate from the source"
+                ))
+                .into());
+            }
+        }
+        .map_err(|e| UserError(format!("{from}: {}", brief(&e.to_string()))))?
+    } else {
+        let table = if from.contains('.') {
+            from.to_owned()
+        } else {
+            format!("source.\"{}\"", from.replace('"', ""))
+        };
+        ctx.sql_with_options(&format!("SELECT * FROM {table}"), sailkg_sql::read_only())
+            .await
+            .map_err(|e| UserError(format!("{from} is neither a file nor a table: {e}")))?
+    };
+    let batches =
+        frame.collect().await.map_err(|e| UserError(format!("{from}: {}", brief(&e.to_string()))))?;
+    Ok(batches)
 }
 
 /// An error message cut to a readable length (readers may quote whole records).
@@ -1025,9 +1018,11 @@ pub(crate) fn eval(
     html: Option<&Path>,
 ) -> Result<()> {
     let store = open(config)?;
-    let real_table = load_table(&store, config, real)?;
-    let synthetic_table = load_table(&store, config, synthetic)?;
-    let holdout_table = holdout.map(|h| load_table(&store, config, h)).transpose()?;
+    let mut froms = vec![real, synthetic];
+    froms.extend(holdout);
+    let mut tables = load_tables(&store, config, &froms)?.into_iter();
+    let (real_table, synthetic_table) = (tables.next().expect("real"), tables.next().expect("synthetic"));
+    let holdout_table = tables.next();
     let evaluation = sailkg_gen::eval::evaluate(&real_table, &synthetic_table);
     let privacy = sailkg_gen::eval::privacy(&real_table, holdout_table.as_ref(), &synthetic_table);
     let utility = match (&holdout_table, target) {
@@ -1098,8 +1093,13 @@ pub(crate) fn transfer_entropy(config: &Config, request: TeRequest) -> Result<()
             }
         }
     };
-    let table_a = load_table(&store, config, &from_a)?;
-    let table_b = if from_b == from_a { None } else { Some(load_table(&store, config, &from_b)?) };
+    let (table_a, table_b) = if from_b == from_a {
+        (load_table(&store, config, &from_a)?, None)
+    } else {
+        let mut tables = load_tables(&store, config, &[&from_a, &from_b])?;
+        let b = tables.pop();
+        (tables.remove(0), b)
+    };
     let (a, b) = match (&table_b, &request.time) {
         (None, time) => {
             let (a, b) = (number(&table_a, &from_a, &column_a)?, number(&table_a, &from_a, &column_b)?);

@@ -33,8 +33,6 @@ Exit codes: 0 ok, 1 user error, 2 internal error.";
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-// Parsed once per process: the size of `generate`'s flags does not matter.
-#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Create the data directory and load the SAIL-KG core ontology.
     Init {
@@ -185,110 +183,7 @@ pub enum Command {
     /// .parquet or .ndjson file, a catalogued source, or an SQL table such as kg.<class>) and
     /// sample under a condition. Writes tables/synthetic/{run}.parquet (SQL: synthetic.<run>)
     /// with a JSON and an HTML report beside it and the run's provenance in the catalogue.
-    Generate {
-        /// What to learn from: a file, a source name or an SQL table.
-        #[arg(long, value_name = "FILE|SOURCE|TABLE")]
-        from: String,
-        /// The method.
-        #[arg(long, value_enum, default_value_t = GenMethod::Copula)]
-        method: GenMethod,
-        /// How many rows (for block-bootstrap and sde: how many paths).
-        #[arg(long, value_name = "N")]
-        n: usize,
-        /// The condition every row satisfies, e.g. "weather = 'snow'" or "magnitude >= 7 and
-        /// depth < 70". For tilt: the tail region to tilt toward. For sde: the level paths
-        /// should reach, e.g. "deaths >= 100000".
-        #[arg(long = "where", value_name = "COND")]
-        r#where: Option<String>,
-        /// The seed: the same seed gives the same rows [default: from the clock, printed].
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Bootstrap: draw every class of this column equally often.
-        #[arg(long, value_name = "COLUMN")]
-        stratify: Option<String>,
-        /// Bootstrap: move numbers by kernel noise, this many times Silverman's bandwidth; mh
-        /// and langevin: scale the kernel density's bandwidth.
-        #[arg(long, value_name = "FACTOR", num_args = 0..=1, default_missing_value = "1.0")]
-        smooth: Option<f64>,
-        /// langevin: unadjusted (no Metropolis correction; reflected at the region's walls).
-        #[arg(long)]
-        unadjusted: bool,
-        /// block-bootstrap, sde: the series column(s), comma-separated (sde takes one).
-        #[arg(long, value_name = "COLUMN[,COLUMN]", value_delimiter = ',')]
-        series: Vec<String>,
-        /// block-bootstrap, sde: the time column the series are ordered by.
-        #[arg(long, value_name = "COLUMN")]
-        time: Option<String>,
-        /// block-bootstrap, sde: one series per value of this column (stations, entities).
-        #[arg(long, value_name = "COLUMN")]
-        by: Option<String>,
-        /// sde: the model [default: zero-inflated for non-negative series with many zeros, else ou].
-        #[arg(long, value_enum)]
-        model: Option<SdeModel>,
-        /// block-bootstrap, sde: steps per path [default: the longest real series].
-        #[arg(long, value_name = "STEPS")]
-        length: Option<usize>,
-        /// block-bootstrap: the (mean) block length [default: the cube root of the series' length].
-        #[arg(long, value_name = "STEPS")]
-        block: Option<usize>,
-        /// block-bootstrap: stationary (geometric block lengths) instead of moving blocks.
-        #[arg(long)]
-        stationary: bool,
-        /// sde --model ar: the largest order tried (chosen by AIC).
-        #[arg(long, value_name = "P", default_value_t = 5)]
-        order: usize,
-        /// Hold out this share of the real rows from fitting (stratified by --target), to
-        /// measure privacy against them and the utility of the synthetic rows.
-        #[arg(long, value_name = "FRACTION")]
-        holdout: Option<f64>,
-        /// The class column for the utility measure [default: the label column of --where].
-        #[arg(long, value_name = "COLUMN")]
-        target: Option<String>,
-        /// The run's name, which names the table synthetic.<name> [default: method_time_seed].
-        #[arg(long)]
-        name: Option<String>,
-        /// Also write the rows here (.csv or .parquet).
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// Save the fitted model with its parameters (JSON).
-        #[arg(long, value_name = "FILE")]
-        model_out: Option<PathBuf>,
-        /// Sample from a model saved by --model-out instead of fitting one (its method is used;
-        /// --from is still read, to evaluate against).
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["holdout", "stratify", "smooth", "unadjusted"])]
-        model_in: Option<PathBuf>,
-        /// tvae: training epochs (early stopping may end sooner).
-        #[arg(long, default_value_t = 300)]
-        epochs: usize,
-        /// tvae: rows per training step.
-        #[arg(long, default_value_t = 500)]
-        batch_size: usize,
-        /// tvae: logit adjustment τ on label columns (τ·log prior added to the logits in
-        /// training, so sampling favours rare labels); 0 is off.
-        #[arg(long, value_name = "TAU", default_value_t = 0.0)]
-        logit_adjustment: f64,
-        /// tvae with --model-in: fine-tune the saved model on the real rows inside --where
-        /// first, with LoRA adapters (lora, rank --rank) or every parameter (full).
-        #[arg(long, value_enum, requires = "model_in")]
-        fine_tune: Option<FineTune>,
-        /// The rank of the LoRA adapters.
-        #[arg(long, default_value_t = 8)]
-        rank: usize,
-        /// tvae: write a checkpoint (config.json, weights.bin, optimizer.bin) into DIR every 10
-        /// epochs and at the end.
-        #[arg(long, value_name = "DIR")]
-        checkpoint: Option<PathBuf>,
-        /// tvae: continue the training checkpointed in --checkpoint DIR up to --epochs.
-        #[arg(long, requires = "checkpoint")]
-        resume: bool,
-        /// tvae: where to train (cuda needs a build with --features cuda).
-        #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
-        device: TrainDevice,
-        /// With --from kg.<class>: also write the rows as instances of the class into the graph
-        /// urn:sailkg:graph:synthetic/<run>, each prov:wasGeneratedBy the run.
-        #[arg(long)]
-        into_store: bool,
-    },
+    Generate(Box<GenerateArgs>),
     /// Evaluate a synthetic table against a real one: fidelity (KS/TV complements, correlation
     /// and contingency similarity), exact copies, distance to closest record, and with
     /// --target and --holdout the utility for a classifier. Prints JSON; --html writes the
@@ -333,6 +228,113 @@ pub enum Command {
         /// A folder written by `sailkg backup`.
         dir: PathBuf,
     },
+}
+
+/// What `sailkg generate` takes.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// What to learn from: a file, a source name or an SQL table.
+    #[arg(long, value_name = "FILE|SOURCE|TABLE")]
+    pub from: String,
+    /// The method.
+    #[arg(long, value_enum, default_value_t = GenMethod::Copula)]
+    pub method: GenMethod,
+    /// How many rows (for block-bootstrap and sde: how many paths).
+    #[arg(long, value_name = "N")]
+    pub n: usize,
+    /// The condition every row satisfies, e.g. "weather = 'snow'" or "magnitude >= 7 and
+    /// depth < 70". For tilt: the tail region to tilt toward. For sde: the level paths
+    /// should reach, e.g. "deaths >= 100000".
+    #[arg(long = "where", value_name = "COND")]
+    pub condition: Option<String>,
+    /// The seed: the same seed gives the same rows [default: from the clock, printed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bootstrap: draw every class of this column equally often.
+    #[arg(long, value_name = "COLUMN")]
+    pub stratify: Option<String>,
+    /// Bootstrap: move numbers by kernel noise, this many times Silverman's bandwidth; mh
+    /// and langevin: scale the kernel density's bandwidth.
+    #[arg(long, value_name = "FACTOR", num_args = 0..=1, default_missing_value = "1.0")]
+    pub smooth: Option<f64>,
+    /// langevin: unadjusted (no Metropolis correction; reflected at the region's walls).
+    #[arg(long)]
+    pub unadjusted: bool,
+    /// block-bootstrap, sde: the series column(s), comma-separated (sde takes one).
+    #[arg(long, value_name = "COLUMN[,COLUMN]", value_delimiter = ',')]
+    pub series: Vec<String>,
+    /// block-bootstrap, sde: the time column the series are ordered by.
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+    /// block-bootstrap, sde: one series per value of this column (stations, entities).
+    #[arg(long, value_name = "COLUMN")]
+    pub by: Option<String>,
+    /// sde: the model [default: zero-inflated for non-negative series with many zeros, else ou].
+    #[arg(long, value_enum)]
+    pub model: Option<SdeModel>,
+    /// block-bootstrap, sde: steps per path [default: the longest real series].
+    #[arg(long, value_name = "STEPS")]
+    pub length: Option<usize>,
+    /// block-bootstrap: the (mean) block length [default: the cube root of the series' length].
+    #[arg(long, value_name = "STEPS")]
+    pub block: Option<usize>,
+    /// block-bootstrap: stationary (geometric block lengths) instead of moving blocks.
+    #[arg(long)]
+    pub stationary: bool,
+    /// sde --model ar: the largest order tried (chosen by AIC).
+    #[arg(long, value_name = "P", default_value_t = 5)]
+    pub order: usize,
+    /// Hold out this share of the real rows from fitting (stratified by --target), to
+    /// measure privacy against them and the utility of the synthetic rows.
+    #[arg(long, value_name = "FRACTION")]
+    pub holdout: Option<f64>,
+    /// The class column for the utility measure [default: the label column of --where].
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// The run's name, which names the table synthetic.<name> [default: method_time_seed].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Also write the rows here (.csv or .parquet).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Save the fitted model with its parameters (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub model_out: Option<PathBuf>,
+    /// Sample from a model saved by --model-out instead of fitting one (its method is used;
+    /// --from is still read, to evaluate against).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["holdout", "stratify", "smooth", "unadjusted"])]
+    pub model_in: Option<PathBuf>,
+    /// tvae: training epochs (early stopping may end sooner).
+    #[arg(long, default_value_t = 300)]
+    pub epochs: usize,
+    /// tvae: rows per training step.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// tvae: logit adjustment τ on label columns (τ·log prior added to the logits in
+    /// training, so sampling favours rare labels); 0 is off.
+    #[arg(long, value_name = "TAU", default_value_t = 0.0)]
+    pub logit_adjustment: f64,
+    /// tvae with --model-in: fine-tune the saved model on the real rows inside --where
+    /// first, with LoRA adapters (lora, rank --rank) or every parameter (full).
+    #[arg(long, value_enum, requires = "model_in")]
+    pub fine_tune: Option<FineTune>,
+    /// The rank of the LoRA adapters.
+    #[arg(long, default_value_t = 8)]
+    pub rank: usize,
+    /// tvae: write a checkpoint (config.json, weights.bin, optimizer.bin) into DIR every 10
+    /// epochs and at the end.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: Option<PathBuf>,
+    /// tvae: continue the training checkpointed in --checkpoint DIR up to --epochs.
+    #[arg(long, requires = "checkpoint")]
+    pub resume: bool,
+    /// tvae: where to train (cuda needs a build with --features cuda).
+    #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
+    pub device: TrainDevice,
+    /// With --from kg.<class>: also write the rows as instances of the class into the graph
+    /// urn:sailkg:graph:synthetic/<run>, each prov:wasGeneratedBy the run.
+    #[arg(long)]
+    pub into_store: bool,
 }
 
 /// Formats for `sql --format`.

@@ -478,13 +478,13 @@ impl Copula {
         seed: u64,
         warnings: &mut Vec<String>,
     ) -> Result<Table, GenError> {
-        let mut boxes = self.boxes_with(margins, regions)?;
+        let mut boxes = self.boxes(margins, regions)?;
         if let Some(k) = self.dims.iter().position(|&c| c == column) {
             boxes[k] = vec![(f64::NEG_INFINITY, f64::INFINITY)];
         }
         let draw = |n: usize, seed: u64| -> Result<Table, GenError> {
             let latents = self.latents(n, seed, &boxes, &vec![0.0; self.dims.len()]);
-            let mut table = self.decode_with(margins, model, regions, &latents, n, seed)?;
+            let mut table = self.decode(margins, model, regions, &latents, n, seed)?;
             if let Values::Labels { codes, .. } = &mut table.columns[column].values {
                 codes.iter_mut().for_each(|c| *c = Some(level));
             }
@@ -544,9 +544,9 @@ impl Copula {
             ));
         }
         let constrained = regions(&self.template, &model.constraints, &Condition::default())?;
-        let boxes = self.boxes(&constrained)?;
+        let boxes = self.boxes(&self.margins, &constrained)?;
         let tail_regions = regions(&self.template, &model.constraints, region)?;
-        let tail = self.boxes(&tail_regions)?;
+        let tail = self.boxes(&self.margins, &tail_regions)?;
         let d = self.dims.len();
         let tilted: Vec<usize> = (0..d).filter(|&k| tail[k] != boxes[k]).collect();
         if tilted.is_empty() {
@@ -573,7 +573,7 @@ impl Copula {
         let untilted = ((DEFENSIVE * n as f64).round() as usize).min(n);
         let mut latents = self.latents(untilted, seed ^ 0x6465_6665, &boxes, &vec![0.0; d]);
         latents.extend(self.latents(n - untilted, seed, &boxes, &mean));
-        let table = self.decode(model, &constrained, &latents, n, seed)?;
+        let table = self.decode(&self.margins, model, &constrained, &latents, n, seed)?;
         // The mixture's components are truncated to the constraints' box: their masses there,
         // from untruncated draws, correct the mixture density.
         let (mass, tilted_mass) =
@@ -663,12 +663,8 @@ impl Copula {
         warnings
     }
 
-    /// The latent intervals of every dimension inside `regions`.
-    fn boxes(&self, regions: &crate::region::Regions) -> Result<Vec<Vec<(f64, f64)>>, GenError> {
-        self.boxes_with(&self.margins, regions)
-    }
-
-    fn boxes_with(
+    /// The latent intervals of every dimension inside `regions`, through `margins`.
+    fn boxes(
         &self,
         margins: &[Margin],
         regions: &crate::region::Regions,
@@ -766,19 +762,8 @@ impl Copula {
         latents.into_iter().flatten().collect()
     }
 
-    /// Latent rows back to values in `regions`.
+    /// Latent rows back to values in `regions`, through `margins` (the global ones or a class's).
     fn decode(
-        &self,
-        model: &Model,
-        regions: &crate::region::Regions,
-        latents: &[f64],
-        n: usize,
-        seed: u64,
-    ) -> Result<Table, GenError> {
-        self.decode_with(&self.margins, model, regions, latents, n, seed)
-    }
-
-    fn decode_with(
         &self,
         margins: &[Margin],
         model: &Model,
@@ -1151,9 +1136,9 @@ impl crate::Generator for Copula {
                 return Ok(Sample { table, weights: None, warnings, mcmc: None, tilt: None });
             }
         }
-        let boxes = self.boxes(&regions)?;
+        let boxes = self.boxes(&self.margins, &regions)?;
         let latents = self.latents(n, seed, &boxes, &vec![0.0; self.dims.len()]);
-        let table = self.decode(model, &regions, &latents, n, seed)?;
+        let table = self.decode(&self.margins, model, &regions, &latents, n, seed)?;
         Ok(Sample { table, weights: None, warnings: self.warnings(), mcmc: None, tilt: None })
     }
 }

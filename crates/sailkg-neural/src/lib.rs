@@ -16,7 +16,7 @@ use burn::module::{AutodiffModule, Module};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Tensor, TensorData, activation};
+use burn::tensor::{ElementConversion, Tensor, TensorData, activation};
 use rand::RngExt;
 use sailkg_gen::{Condition, Constraints, GenError, Region, Sample, Synthesizer, Table, Values, region};
 use transform::{Encoding, Span, Transform};
@@ -649,16 +649,6 @@ pub fn new_network<B: burn::tensor::backend::Backend>(
     let (mu, _) = model.encode(x, c.clone());
     let _ = model.decode(mu, c);
     model
-}
-
-trait Elem {
-    fn elem(self) -> f64;
-}
-
-impl<E: burn::tensor::ElementConversion> Elem for E {
-    fn elem(self) -> f64 {
-        burn::tensor::ElementConversion::elem::<f64>(self)
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {

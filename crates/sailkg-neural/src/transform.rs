@@ -335,7 +335,7 @@ impl Transform {
                         let z = if a > 8.0 || b < -8.0 {
                             if a > 8.0 { a } else { b }
                         } else {
-                            truncated(&mut rng, a, b)
+                            sailkg_gen::normal::truncated(&mut rng, a, b)
                         };
                         let v = (centre + spread * z).clamp(lo, hi);
                         values.push(Some(if matches!(kind, NumberKind::Float) {
@@ -417,10 +417,6 @@ fn mass(centre: f64, spread: f64, lo: f64, hi: f64) -> f64 {
     } else {
         sailkg_gen::normal::cdf(b) - sailkg_gen::normal::cdf(a)
     }
-}
-
-fn truncated(rng: &mut rand::rngs::Xoshiro256PlusPlus, a: f64, b: f64) -> f64 {
-    sailkg_gen::normal::truncated(rng, a, b)
 }
 
 fn pick(weights: &[f64], total: f64, rng: &mut rand::rngs::Xoshiro256PlusPlus) -> usize {
