@@ -4,7 +4,8 @@
 //! epochs: seconds per epoch, rows/s, fidelity to the training rows, and 200 rows of the rarest
 //! class (≥ 15 rows): fidelity to its real rows, exact copies, and the rare-class recall of the
 //! fixed classifier (smartcore forest) trained on real + those rows, tested on the hold-out.
-//! Also logit adjustment against its absence: the rare class's share of unconditional rows.
+//! Our TVAE, CTGAN and diffusion; logit adjustment against its absence (the rare class's share
+//! of unconditional rows); LoRA against full fine-tuning of the TVAE on the rare class.
 //!
 //! Run with `cargo bench --workspace --bench neural`; needs a Python with `sdv`
 //! (SAILKG_PEERS_PYTHON); SAILKG_NEURAL_EPOCHS (default 100). Prints a table and writes
@@ -54,7 +55,14 @@ fn main() {
         let base_recall = baseline.real.recall.iter().find(|(c, _)| c == rare_class).map(|r| r.1);
         let mut rows: Vec<Run> = Vec::new();
         let mut base = None;
-        for (label, tau) in [("sailkg tvae", 0.0), ("sailkg tvae + logit adj.", 1.0)] {
+        use sailkg_neural::Kind;
+        for (label, kind, tau) in [
+            ("sailkg tvae", Kind::Tvae, 0.0),
+            ("sailkg tvae + logit adj.", Kind::Tvae, 1.0),
+            ("sailkg ctgan", Kind::Ctgan, 0.0),
+            ("sailkg ctgan + logit adj.", Kind::Ctgan, 1.0),
+            ("sailkg diffusion", Kind::Diffusion, 0.0),
+        ] {
             let options = sailkg_neural::Options {
                 epochs,
                 patience: 0,
@@ -62,7 +70,7 @@ fn main() {
                 seed: 7,
                 ..sailkg_neural::Options::default()
             };
-            let model = sailkg_neural::fit_tvae(&train, &Constraints::default(), &options, &mut |_| {})
+            let model = sailkg_neural::fit(kind, &train, &Constraints::default(), &options, &mut |_| {})
                 .expect("train");
             let start = Instant::now();
             let sample = model.sample(n, &Condition::default(), 1).expect("sample");
@@ -75,7 +83,7 @@ fn main() {
                 Some(sample.table),
                 rare,
             ));
-            if tau == 0.0 {
+            if kind == Kind::Tvae && tau == 0.0 {
                 base = Some(model);
             }
         }
@@ -156,8 +164,121 @@ fn main() {
         }
     }
     std::fs::remove_dir_all(&out).ok();
+    let sequences = sequences(epochs.min(30));
     support::write_results(
         "neural",
-        &json!({"epochs": epochs, "peers": manifest["versions"], "rows": results}),
+        &json!({"epochs": epochs, "peers": manifest["versions"], "rows": results, "sequences": sequences}),
     );
+}
+
+/// The Transformer on the two kinds of sequences, against the statistical series models: yearly
+/// deaths per disaster type (paths of 50 years: quantiles, zero share, autocorrelation) and movie
+/// titles after their genre (all genres, and the rarest with ≥ 15 titles).
+fn sequences(epochs: usize) -> serde_json::Value {
+    use sailkg_gen::series::{Series, SeriesMethod, SeriesModel, measures};
+    use sailkg_neural::transformer::{SequenceOptions, fit_series, fit_text, text_measures};
+    let shared = support::shared();
+    let disasters = read_csv(shared.join("data/demo/disasters.csv").to_str().unwrap());
+    let series =
+        Series::from_table(&disasters, &["Deaths".into()], Some("Year"), Some("Entity")).expect("series");
+    let real: Vec<Vec<f64>> = series.groups.iter().map(|g| g.iter().map(|r| r[0]).collect()).collect();
+    let real_measures = measures(&real, None);
+    let reference = Some((real_measures.q90, real_measures.q99));
+    let (paths, length) = (200, 50);
+    let mut rows =
+        vec![json!({"series": "disasters Deaths by Entity", "method": "real", "measures": real_measures})];
+    println!(
+        "\n{:<28} {:>8} {:>9} {:>10} {:>10} {:>10} {:>6} {:>6}",
+        "series (200 × 50)", "s/epoch", "paths/s", "q50", "q90", "q99", "zeros", "acf1"
+    );
+    let line = |label: &str, per_epoch: Option<f64>, rate: f64, m: &sailkg_gen::series::SeriesMeasures| {
+        println!(
+            "{:<28} {:>8} {:>9.0} {:>10.0} {:>10.0} {:>10.0} {:>6.3} {:>6.3}",
+            label,
+            per_epoch.map_or("-".into(), |v| format!("{v:.3}")),
+            rate,
+            m.q50,
+            m.q90,
+            m.q99,
+            m.zero_share,
+            m.autocorrelation.first().copied().unwrap_or(f64::NAN)
+        );
+    };
+    line("real", None, f64::NAN, &real_measures);
+    let options = SequenceOptions { epochs, seed: 7, patience: 0, ..Default::default() };
+    let model = fit_series("Deaths", &real, true, &options, &mut |_| {}).expect("transformer");
+    let start = Instant::now();
+    let generated = model.paths(paths, length, 1).expect("paths");
+    let rate = paths as f64 / start.elapsed().as_secs_f64();
+    let m = measures(&generated, reference);
+    line("sailkg transformer", Some(model.report.seconds_per_epoch), rate, &m);
+    rows.push(json!({"series": "disasters", "method": "transformer", "training": model.report, "paths_per_second": rate, "measures": m}));
+    for (label, method) in
+        [("sailkg block bootstrap", SeriesMethod::MovingBlock), ("sailkg ar (sde)", SeriesMethod::Ar)]
+    {
+        let fitted = SeriesModel::fit(method, series.clone(), None, Some(5)).expect("fit");
+        let start = Instant::now();
+        let out = fitted.paths(paths, Some(length), None, 1).expect("paths");
+        let rate = paths as f64 / start.elapsed().as_secs_f64();
+        let p = out.table.position("Deaths").unwrap();
+        let sailkg_gen::Values::Numbers { values, .. } = &out.table.columns[p].values else { unreachable!() };
+        let generated: Vec<Vec<f64>> =
+            values.chunks(length).map(|c| c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()).collect();
+        let m = measures(&generated, reference);
+        line(label, None, rate, &m);
+        rows.push(json!({"series": "disasters", "method": label, "paths_per_second": rate, "measures": m}));
+    }
+    // Titles after their genre.
+    let movies: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(shared.join("data/demo/movies.json")).unwrap())
+            .unwrap();
+    let text = |key: &str| -> Vec<Option<String>> {
+        movies.iter().map(|m| m[key].as_str().map(str::to_owned)).collect()
+    };
+    let (titles, genres) = (text("Title"), text("Major Genre"));
+    let table = Table::new(vec![
+        sailkg_gen::Column::labels("Title", &titles),
+        sailkg_gen::Column::labels("Major Genre", &genres),
+    ])
+    .unwrap();
+    let options =
+        SequenceOptions { epochs, seed: 7, patience: 0, top_k: 20, temperature: 0.9, ..Default::default() };
+    let model = fit_text(&table, "Title", Some("Major Genre"), &options, &mut |_| {}).expect("titles");
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for g in genres.iter().flatten() {
+        *counts.entry(g.clone()).or_default() += 1;
+    }
+    let rare =
+        counts.iter().filter(|(_, c)| **c >= 15).min_by_key(|(_, c)| **c).map(|(g, _)| g.clone()).unwrap();
+    println!(
+        "\n{:<28} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8}",
+        "titles", "s/epoch", "texts/s", "length", "chars", "bigrams", "copies", "distinct"
+    );
+    for (label, allowed) in [("all genres".to_owned(), None), (rare.clone(), Some(vec![rare.clone()]))] {
+        let start = Instant::now();
+        let generated = model.texts(500, allowed.as_deref(), 3).expect("texts");
+        let rate = 500.0 / start.elapsed().as_secs_f64();
+        let real: Vec<String> = titles
+            .iter()
+            .zip(&genres)
+            .filter(|(_, g)| allowed.as_ref().is_none_or(|a| g.as_ref().is_some_and(|g| a.contains(g))))
+            .filter_map(|(t, _)| t.clone())
+            .collect();
+        let synthetic: Vec<String> = generated.iter().map(|(_, t)| t.clone()).collect();
+        let m = text_measures(&real, &synthetic);
+        println!(
+            "{:<28} {:>8.3} {:>9.0} {:>7.3} {:>7.3} {:>7.3} {:>6.1}% {:>7.1}%",
+            format!("transformer: {label}"),
+            model.report.seconds_per_epoch,
+            rate,
+            m.length_similarity,
+            m.character_similarity,
+            m.bigram_similarity,
+            100.0 * m.exact_copies,
+            100.0 * m.distinct
+        );
+        eprintln!("{label}: {}", synthetic.iter().take(8).cloned().collect::<Vec<_>>().join(" | "));
+        rows.push(json!({"text": "movies Title by Major Genre", "class": label, "training": model.report, "texts_per_second": rate, "measures": m}));
+    }
+    serde_json::Value::Array(rows)
 }

@@ -28,7 +28,9 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     use crate::GenMethod as G;
     let condition = Condition::parse(request.condition.as_deref().unwrap_or(""))
         .map_err(|e| UserError(format!("--where: {e}")))?;
-    let series_method = matches!(request.method, G::BlockBootstrap | G::Sde);
+    let series_method = matches!(request.method, G::BlockBootstrap | G::Sde)
+        || (request.method == G::Transformer && !request.series.is_empty());
+    let neural = matches!(request.method, G::Tvae | G::Ctgan | G::Diffusion);
     let flag = |set: bool, name: &str, applies: &str| -> Result<()> {
         if set { Err(UserError(format!("{name} applies to {applies} only")).into()) } else { Ok(()) }
     };
@@ -39,7 +41,20 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         "bootstrap, mh and langevin",
     )?;
     flag(request.unadjusted && request.method != G::Langevin, "--unadjusted", "langevin")?;
-    flag(!request.series.is_empty() && !series_method, "--series", "block-bootstrap and sde")?;
+    flag(!request.series.is_empty() && !series_method, "--series", "block-bootstrap, sde and transformer")?;
+    flag(request.text.is_some() && request.method != G::Transformer, "--text", "transformer")?;
+    flag(
+        (request.temperature != 1.0 || request.top_k != 0) && request.method != G::Transformer,
+        "--temperature and --top-k",
+        "transformer",
+    )?;
+    flag(request.guidance != 1.0 && request.method != G::Diffusion, "--guidance", "diffusion")?;
+    if request.method == G::Transformer && request.series.is_empty() == request.text.is_none() {
+        return Err(UserError(
+            "transformer generates either series (--series COLUMN) or text (--text COLUMN): name one".into(),
+        )
+        .into());
+    }
     flag(request.model.is_some() && request.method != G::Sde, "--model", "sde")?;
     flag(
         (request.block.is_some() || request.stationary) && request.method != G::BlockBootstrap,
@@ -47,9 +62,13 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         "block-bootstrap",
     )?;
     flag(request.holdout.is_some() && series_method, "--holdout", "table methods")?;
-    flag(request.model_in.is_some() && series_method, "--model-in", "table methods")?;
-    flag(request.logit_adjustment != 0.0 && request.method != G::Tvae, "--logit-adjustment", "tvae")?;
-    flag(request.checkpoint.is_some() && request.method != G::Tvae, "--checkpoint", "tvae")?;
+    flag(
+        request.model_in.is_some() && series_method && request.method != G::Transformer,
+        "--model-in",
+        "table methods and transformer",
+    )?;
+    flag(request.logit_adjustment != 0.0 && !neural, "--logit-adjustment", "tvae, ctgan and diffusion")?;
+    flag(request.checkpoint.is_some() && !neural, "--checkpoint", "tvae, ctgan and diffusion")?;
     if let Some(f) = request.holdout
         && !(f > 0.0 && f < 1.0)
     {
@@ -82,6 +101,8 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     }
     let outcome = if series_method {
         generate_series(&request, &table, &condition, seed)?
+    } else if request.method == G::Transformer {
+        generate_text(&request, &table, &condition, seed)?
     } else {
         let constraints = match &view {
             Some(view) => shacl_constraints(&store, config, view)?,
@@ -217,8 +238,8 @@ fn generate_rows(
         G::Langevin if request.unadjusted => Some(Method::Ula),
         G::Langevin => Some(Method::Mala),
         G::Tilt => Some(Method::Tilt),
-        G::Tvae => None,
-        G::BlockBootstrap | G::Sde => unreachable!("series methods are generated apart"),
+        G::Tvae | G::Ctgan | G::Diffusion => None,
+        G::BlockBootstrap | G::Sde | G::Transformer => unreachable!("sequence methods are generated apart"),
     };
     let constraints = Constraints {
         columns: constraints.columns.into_iter().filter(|(name, _)| table.position(name).is_some()).collect(),
@@ -261,9 +282,15 @@ fn generate_rows(
                 match request.fine_tune {
                     Some(mode) => {
                         let rank = (mode == crate::FineTune::Lora).then_some(request.rank);
-                        let (tuned, report) =
-                            sailkg_neural::fine_tune(&model, &train, condition, rank, request.epochs, seed)
-                                .map_err(|e| UserError(format!("fine-tuning: {e}")))?;
+                        let (tuned, report) = sailkg_neural::fine_tune(
+                            &model,
+                            &train,
+                            condition,
+                            rank,
+                            request.epochs.unwrap_or(300),
+                            seed,
+                        )
+                        .map_err(|e| UserError(format!("fine-tuning: {e}")))?;
                         println!(
                             "fine-tuned ({}) on {} rows for {} epochs in {:.2} s: {} of {} parameters trained, loss {:.3} → {:.3}",
                             report.mode,
@@ -309,9 +336,10 @@ fn generate_rows(
         ),
         (None, None) => {
             let options = sailkg_neural::Options {
-                epochs: request.epochs,
-                batch_size: request.batch_size,
+                epochs: request.epochs.unwrap_or(300),
+                batch_size: request.batch_size.unwrap_or(500),
                 logit_adjustment: request.logit_adjustment,
+                guidance: request.guidance,
                 seed,
                 checkpoint: request.checkpoint.clone(),
                 resume: request.resume,
@@ -321,18 +349,14 @@ fn generate_rows(
                 },
                 ..sailkg_neural::Options::default()
             };
-            let bar = indicatif::ProgressBar::new(options.epochs as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} (eta {eta})")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            let model = sailkg_neural::fit_tvae(&train, &constraints, &options, &mut |p| {
-                bar.set_position(p.epoch as u64);
-                bar.set_message(format!("loss {:.3}", p.loss));
-            })
-            .map_err(|e| UserError(format!("{}: {e}", request.from)));
-            bar.finish_and_clear();
-            let model = model?;
+            let kind = match request.method {
+                G::Ctgan => sailkg_neural::Kind::Ctgan,
+                G::Diffusion => sailkg_neural::Kind::Diffusion,
+                _ => sailkg_neural::Kind::Tvae,
+            };
+            let model = with_progress(options.epochs, &request.from, |progress| {
+                sailkg_neural::fit(kind, &train, &constraints, &options, progress)
+            })?;
             training = Some(model.report.clone());
             Box::new(model)
         }
@@ -463,23 +487,6 @@ fn generate_series(
     }
     let series = Series::from_table(table, &request.series, request.time.as_deref(), request.by.as_deref())
         .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
-    let method = match (request.method, request.model) {
-        (crate::GenMethod::BlockBootstrap, _) if request.stationary => SeriesMethod::StationaryBlock,
-        (crate::GenMethod::BlockBootstrap, _) => SeriesMethod::MovingBlock,
-        (_, Some(crate::SdeModel::Ou)) => SeriesMethod::Ou,
-        (_, Some(crate::SdeModel::Gbm)) => SeriesMethod::Gbm,
-        (_, Some(crate::SdeModel::ZeroInflated)) => SeriesMethod::ZeroInflated,
-        (_, Some(crate::SdeModel::Ar)) => SeriesMethod::Ar,
-        (_, None) => {
-            let values = series.values(0);
-            let zeros = values.iter().filter(|v| **v == 0.0).count() as f64 / values.len().max(1) as f64;
-            if values.iter().all(|v| *v >= 0.0) && zeros >= 0.1 {
-                SeriesMethod::ZeroInflated
-            } else {
-                SeriesMethod::Ou
-            }
-        }
-    };
     // The level: one range clause on the (first) series column.
     let event = match condition.clauses.as_slice() {
         [] => None,
@@ -502,12 +509,92 @@ fn generate_series(
         .into());
     }
     let fit_start = std::time::Instant::now();
-    let model = SeriesModel::fit(method, series.clone(), request.block, Some(request.order))
-        .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
-    let fit_seconds = fit_start.elapsed().as_secs_f64();
-    let sample_start = std::time::Instant::now();
-    let paths = model.paths(request.n, request.length, event, seed).map_err(|e| UserError(e.to_string()))?;
-    let sample_seconds = sample_start.elapsed().as_secs_f64();
+    let (name, parameters, model_json, paths, fit_seconds, sample_seconds);
+    if request.method == crate::GenMethod::Transformer {
+        if event.is_some() {
+            return Err(UserError(
+                "transformer paths follow the data: for paths that reach a level use --method sde with --where"
+                    .into(),
+            )
+            .into());
+        }
+        let [column] = request.series.as_slice() else {
+            return Err(UserError("transformer models one series: --series COLUMN".into()).into());
+        };
+        let model = match &request.model_in {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+                let model = sailkg_neural::transformer::SequenceModel::from_json(&text)
+                    .map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+                if model.series_column() != Some(column.as_str()) {
+                    return Err(
+                        UserError(format!("{}: not a model of the series {column}", path.display())).into()
+                    );
+                }
+                model
+            }
+            None => {
+                let integer = table.position(column).is_some_and(|p| {
+                    matches!(
+                        table.columns[p].values,
+                        sailkg_gen::Values::Numbers { kind: sailkg_gen::NumberKind::Integer, .. }
+                    )
+                });
+                let groups: Vec<Vec<f64>> =
+                    series.groups.iter().map(|g| g.iter().map(|row| row[0]).collect()).collect();
+                let options = sequence_options(request, seed);
+                with_progress(options.epochs, &request.from, |progress| {
+                    sailkg_neural::transformer::fit_series(column, &groups, integer, &options, progress)
+                })?
+            }
+        };
+        fit_seconds = fit_start.elapsed().as_secs_f64();
+        let length =
+            request.length.unwrap_or_else(|| series.groups.iter().map(Vec::len).max().unwrap_or(1)).max(1);
+        let sample_start = std::time::Instant::now();
+        let values = model.paths(request.n, length, seed).map_err(|e| UserError(e.to_string()))?;
+        sample_seconds = sample_start.elapsed().as_secs_f64();
+        paths = sailkg_gen::series::Paths {
+            table: paths_table(&series, column, &values)?,
+            likelihood_ratios: vec![1.0; request.n],
+            report: None,
+            warnings: Vec::new(),
+        };
+        name = "transformer";
+        parameters = vec![
+            ("parameters".to_owned(), model.report.parameters as f64),
+            ("epochs".to_owned(), model.report.epochs_run as f64),
+            ("loss".to_owned(), model.report.last_loss),
+        ];
+        model_json = model.to_json();
+    } else {
+        let method = match (request.method, request.model) {
+            (crate::GenMethod::BlockBootstrap, _) if request.stationary => SeriesMethod::StationaryBlock,
+            (crate::GenMethod::BlockBootstrap, _) => SeriesMethod::MovingBlock,
+            (_, Some(crate::SdeModel::Ou)) => SeriesMethod::Ou,
+            (_, Some(crate::SdeModel::Gbm)) => SeriesMethod::Gbm,
+            (_, Some(crate::SdeModel::ZeroInflated)) => SeriesMethod::ZeroInflated,
+            (_, Some(crate::SdeModel::Ar)) => SeriesMethod::Ar,
+            (_, None) => {
+                let values = series.values(0);
+                let zeros = values.iter().filter(|v| **v == 0.0).count() as f64 / values.len().max(1) as f64;
+                if values.iter().all(|v| *v >= 0.0) && zeros >= 0.1 {
+                    SeriesMethod::ZeroInflated
+                } else {
+                    SeriesMethod::Ou
+                }
+            }
+        };
+        let model = SeriesModel::fit(method, series.clone(), request.block, Some(request.order))
+            .map_err(|e| UserError(format!("{}: {e}", request.from)))?;
+        fit_seconds = fit_start.elapsed().as_secs_f64();
+        let sample_start = std::time::Instant::now();
+        paths = model.paths(request.n, request.length, event, seed).map_err(|e| UserError(e.to_string()))?;
+        sample_seconds = sample_start.elapsed().as_secs_f64();
+        name = method.name();
+        parameters = model.parameters.clone();
+        model_json = serde_json::to_string(&model)?;
+    }
     for warning in &paths.warnings {
         eprintln!("warning: {warning}");
     }
@@ -570,21 +657,19 @@ fn generate_series(
     };
     let batch = paths.table.to_batch()?;
     let report = serde_json::json!({
-        "method": method.name(), "condition": condition.text, "paths": request.n, "steps": length,
-        "rows": batch.num_rows(), "series": series.groups.len(), "parameters": model.parameters,
+        "method": name, "condition": condition.text, "paths": request.n, "steps": length,
+        "rows": batch.num_rows(), "series": series.groups.len(), "parameters": parameters,
         "fit_seconds": fit_seconds, "sample_seconds": sample_seconds, "warnings": paths.warnings,
         "against_all_real_rows": evaluation, "series_measures": per_series, "transfer_entropy": lead_lag,
         "event": paths.report,
     });
     println!(
         "{} paths × {length} steps by {} from {} (fit {fit_seconds:.3} s, sample {sample_seconds:.3} s), seed {seed}",
-        request.n,
-        method.name(),
-        request.from
+        request.n, name, request.from
     );
     println!(
         "parameters: {}",
-        model.parameters.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
+        parameters.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
     );
     if let Some(event) = &paths.report {
         println!(
@@ -600,10 +685,193 @@ fn generate_series(
             event.variance_reduction
         );
     }
-    let title = format!("{} paths by {} from {}", request.n, method.name(), request.from);
+    let title = format!("{} paths by {name} from {}", request.n, request.from);
     let html = sailkg_gen::report::html(&title, &report, &real_values, &paths.table, &plotted);
-    let model_json = serde_json::to_string(&model)?;
-    Ok(Outcome { method: method.name(), batch, report, evaluation, html, model: Some(model_json) })
+    Ok(Outcome { method: name, batch, report, evaluation, html, model: Some(model_json) })
+}
+
+/// Runs a training with a progress bar of its epochs; its error is the user's, about `from`.
+fn with_progress<T>(
+    epochs: usize,
+    from: &str,
+    train: impl FnOnce(&mut dyn FnMut(&sailkg_neural::Progress)) -> Result<T, sailkg_gen::GenError>,
+) -> Result<T> {
+    let bar = indicatif::ProgressBar::new(epochs as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} (eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = train(&mut |p| {
+        bar.set_position(p.epoch as u64);
+        bar.set_message(format!("loss {:.3}", p.loss));
+    });
+    bar.finish_and_clear();
+    result.map_err(|e| UserError(format!("{from}: {e}")).into())
+}
+
+/// The transformer's settings from the flags.
+fn sequence_options(request: &Request, seed: u64) -> sailkg_neural::transformer::SequenceOptions {
+    sailkg_neural::transformer::SequenceOptions {
+        epochs: request.epochs.unwrap_or(30),
+        batch_size: request.batch_size.unwrap_or(64),
+        seed,
+        device: match request.device {
+            crate::TrainDevice::Cpu => sailkg_neural::Device::Cpu,
+            crate::TrainDevice::Cuda => sailkg_neural::Device::Cuda,
+        },
+        context: request.context,
+        temperature: request.temperature,
+        top_k: request.top_k,
+        ..Default::default()
+    }
+}
+
+/// Generated series as the series methods write them: path, step, time, value.
+fn paths_table(
+    series: &sailkg_gen::series::Series,
+    column: &str,
+    values: &[Vec<f64>],
+) -> Result<sailkg_gen::Table> {
+    use sailkg_gen::{Column, NumberKind};
+    let rows: Vec<(usize, usize, f64)> = values
+        .iter()
+        .enumerate()
+        .flat_map(|(p, v)| v.iter().enumerate().map(move |(t, x)| (p, t, *x)))
+        .collect();
+    let mut columns = vec![
+        Column::numbers("path", NumberKind::Integer, rows.iter().map(|r| Some(r.0 as f64)).collect()),
+        Column::numbers("step", NumberKind::Integer, rows.iter().map(|r| Some(r.1 as f64)).collect()),
+    ];
+    if let Some((name, kind, first, step)) = &series.time {
+        columns.push(Column::numbers(
+            name,
+            *kind,
+            rows.iter().map(|r| Some(first + r.1 as f64 * step)).collect(),
+        ));
+    }
+    columns.push(Column::numbers(column, NumberKind::Float, rows.iter().map(|r| Some(r.2)).collect()));
+    Ok(sailkg_gen::Table::new(columns)?)
+}
+
+/// `--method transformer --text COLUMN [--by CLASS]`: texts, character by character, each after
+/// its class; --where may ask for classes of the --by column.
+fn generate_text(
+    request: &Request,
+    table: &sailkg_gen::Table,
+    condition: &Condition,
+    seed: u64,
+) -> Result<Outcome> {
+    use sailkg_gen::{Column, Role, Table, Values};
+    let column = request.text.as_deref().expect("checked by the caller");
+    let class = request.by.as_deref();
+    if let Some(clause) = condition.clauses.iter().find(|c| Some(c.column.as_str()) != class) {
+        return Err(UserError(format!(
+            "--where for transformer --text names the class column (--by), not {}",
+            clause.column
+        ))
+        .into());
+    }
+    // The classes the condition allows.
+    let allowed: Option<Vec<String>> = match class {
+        Some(class) if !condition.is_empty() => {
+            let p =
+                table.position(class).ok_or_else(|| UserError(format!("--by {class}: no such column")))?;
+            let regions = sailkg_gen::region::regions(table, &Constraints::default(), condition)
+                .map_err(|e| UserError(format!("--where: {e}")))?;
+            match (&regions.columns[p].0, &table.columns[p].values) {
+                (sailkg_gen::Region::Labels { allowed: Some(codes) }, Values::Labels { levels, .. }) => {
+                    Some(codes.iter().map(|&c| levels[c as usize].clone()).collect())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let fit_start = std::time::Instant::now();
+    let model = match &request.model_in {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            let model = sailkg_neural::transformer::SequenceModel::from_json(&text)
+                .map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+            match model.text_columns() {
+                Some((c, classes)) if c == column && classes.map(|k| k.column.as_str()) == class => {}
+                _ => {
+                    return Err(UserError(format!(
+                        "{}: not a model of the text {column}{}",
+                        path.display(),
+                        class.map(|c| format!(" after {c}")).unwrap_or_default()
+                    ))
+                    .into());
+                }
+            }
+            model
+        }
+        None => {
+            let options = sequence_options(request, seed);
+            with_progress(options.epochs, &request.from, |progress| {
+                sailkg_neural::transformer::fit_text(table, column, class, &options, progress)
+            })?
+        }
+    };
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    let sample_start = std::time::Instant::now();
+    let generated = model.texts(request.n, allowed.as_deref(), seed).map_err(|e| UserError(e.to_string()))?;
+    let sample_seconds = sample_start.elapsed().as_secs_f64();
+    // The real texts the generated ones answer to: those of the allowed classes.
+    let text_at = table.position(column).expect("the model was fitted on it");
+    let class_at = class.and_then(|c| table.position(c));
+    let real: Vec<String> = (0..table.rows())
+        .filter(|&r| match (&allowed, class_at) {
+            (Some(allowed), Some(c)) => table.columns[c].text(r).is_some_and(|k| allowed.contains(&k)),
+            _ => true,
+        })
+        .filter_map(|r| table.columns[text_at].text(r).filter(|t| !t.is_empty()))
+        .collect();
+    let synthetic: Vec<String> = generated.iter().map(|(_, t)| t.clone()).collect();
+    let measures = sailkg_neural::transformer::text_measures(&real, &synthetic);
+    let mut columns = Vec::new();
+    if let Some(class) = class {
+        let classes: Vec<Option<String>> = generated.iter().map(|(k, _)| k.clone()).collect();
+        columns.push(Column::labels(class, &classes));
+    }
+    let mut text = Column::labels(column, &synthetic.iter().map(Some).collect::<Vec<_>>());
+    text.role = Role::Text;
+    columns.push(text);
+    let out = Table::new(columns)?;
+    // The class column's margin against the real one (the text itself by the text measures).
+    let real_classes = match class_at {
+        Some(c) => Table::new(vec![table.columns[c].clone()])?,
+        None => Table::new(vec![])?,
+    };
+    let synthetic_classes = match class {
+        Some(_) => Table::new(vec![out.columns[0].clone()])?,
+        None => Table::new(vec![])?,
+    };
+    let evaluation = sailkg_gen::eval::evaluate(&real_classes, &synthetic_classes);
+    let batch = out.to_batch()?;
+    let report = serde_json::json!({
+        "method": "transformer", "condition": condition.text, "rows": batch.num_rows(), "text": column,
+        "class": class, "training": model.report, "fit_seconds": fit_seconds, "sample_seconds": sample_seconds,
+        "temperature": model.options.temperature, "top_k": model.options.top_k,
+        "text_measures": measures, "against_all_real_rows": evaluation,
+    });
+    println!(
+        "{} texts by transformer from {} (fit {fit_seconds:.3} s, sample {sample_seconds:.3} s), seed {seed}",
+        batch.num_rows(),
+        request.from
+    );
+    println!(
+        "against {} real texts: length similarity {:.3}, characters {:.3}, bigrams {:.3}; exact copies {:.1}%, distinct {:.1}%",
+        measures.real,
+        measures.length_similarity,
+        measures.character_similarity,
+        measures.bigram_similarity,
+        100.0 * measures.exact_copies,
+        100.0 * measures.distinct
+    );
+    let title = format!("{} texts by transformer from {}", batch.num_rows(), request.from);
+    let html = sailkg_gen::report::html(&title, &report, &real_classes, &synthetic_classes, &[]);
+    Ok(Outcome { method: "transformer", batch, report, evaluation, html, model: Some(model.to_json()) })
 }
 
 fn is_sql_name(name: &str) -> bool {

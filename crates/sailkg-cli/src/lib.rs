@@ -239,7 +239,7 @@ pub struct GenerateArgs {
     /// The method.
     #[arg(long, value_enum, default_value_t = GenMethod::Copula)]
     pub method: GenMethod,
-    /// How many rows (for block-bootstrap and sde: how many paths).
+    /// How many rows (for block-bootstrap, sde and transformer --series: how many paths).
     #[arg(long, value_name = "N")]
     pub n: usize,
     /// The condition every row satisfies, e.g. "weather = 'snow'" or "magnitude >= 7 and
@@ -260,19 +260,21 @@ pub struct GenerateArgs {
     /// langevin: unadjusted (no Metropolis correction; reflected at the region's walls).
     #[arg(long)]
     pub unadjusted: bool,
-    /// block-bootstrap, sde: the series column(s), comma-separated (sde takes one).
+    /// block-bootstrap, sde, transformer: the series column(s), comma-separated (sde and
+    /// transformer take one).
     #[arg(long, value_name = "COLUMN[,COLUMN]", value_delimiter = ',')]
     pub series: Vec<String>,
-    /// block-bootstrap, sde: the time column the series are ordered by.
+    /// block-bootstrap, sde, transformer: the time column the series are ordered by.
     #[arg(long, value_name = "COLUMN")]
     pub time: Option<String>,
-    /// block-bootstrap, sde: one series per value of this column (stations, entities).
+    /// block-bootstrap, sde, transformer: one series per value of this column (stations,
+    /// entities); transformer --text: the class column the text follows.
     #[arg(long, value_name = "COLUMN")]
     pub by: Option<String>,
     /// sde: the model [default: zero-inflated for non-negative series with many zeros, else ou].
     #[arg(long, value_enum)]
     pub model: Option<SdeModel>,
-    /// block-bootstrap, sde: steps per path [default: the longest real series].
+    /// block-bootstrap, sde, transformer: steps per path [default: the longest real series].
     #[arg(long, value_name = "STEPS")]
     pub length: Option<usize>,
     /// block-bootstrap: the (mean) block length [default: the cube root of the series' length].
@@ -304,16 +306,34 @@ pub struct GenerateArgs {
     /// --from is still read, to evaluate against).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["holdout", "stratify", "smooth", "unadjusted"])]
     pub model_in: Option<PathBuf>,
-    /// tvae: training epochs (early stopping may end sooner).
-    #[arg(long, default_value_t = 300)]
-    pub epochs: usize,
-    /// tvae: rows per training step.
-    #[arg(long, default_value_t = 500)]
-    pub batch_size: usize,
-    /// tvae: logit adjustment τ on label columns (τ·log prior added to the logits in
-    /// training, so sampling favours rare labels); 0 is off.
+    /// Neural methods: training epochs (early stopping may end sooner) [default: 300;
+    /// transformer 30].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Neural methods: rows (transformer: windows) per training step [default: 500;
+    /// transformer 64].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// tvae, ctgan, diffusion: logit adjustment τ on label columns (τ·log prior added to the
+    /// logits in training, so sampling favours rare labels); 0 is off.
     #[arg(long, value_name = "TAU", default_value_t = 0.0)]
     pub logit_adjustment: f64,
+    /// diffusion: the classifier-free guidance weight w toward the --where class.
+    #[arg(long, value_name = "W", default_value_t = 1.0)]
+    pub guidance: f64,
+    /// transformer: generate this text column, character by character (after the class of
+    /// the --by label column, so --where can ask for a class).
+    #[arg(long, value_name = "COLUMN")]
+    pub text: Option<String>,
+    /// transformer: tokens the model sees at once (longer series slide through it).
+    #[arg(long, value_name = "TOKENS", default_value_t = 32)]
+    pub context: usize,
+    /// transformer: the sampling temperature (below 1 safer, above 1 more varied).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// transformer: sample among the k likeliest tokens only (0: all).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub top_k: usize,
     /// tvae with --model-in: fine-tune the saved model on the real rows inside --where
     /// first, with LoRA adapters (lora, rank --rank) or every parameter (full).
     #[arg(long, value_enum, requires = "model_in")]
@@ -321,14 +341,14 @@ pub struct GenerateArgs {
     /// The rank of the LoRA adapters.
     #[arg(long, default_value_t = 8)]
     pub rank: usize,
-    /// tvae: write a checkpoint (config.json, weights.bin, optimizer.bin) into DIR every 10
-    /// epochs and at the end.
+    /// tvae, ctgan, diffusion: write a checkpoint (config.json, weights.bin, optimizer.bin)
+    /// into DIR every 10 epochs and at the end.
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Option<PathBuf>,
-    /// tvae: continue the training checkpointed in --checkpoint DIR up to --epochs.
+    /// Continue the training checkpointed in --checkpoint DIR up to --epochs.
     #[arg(long, requires = "checkpoint")]
     pub resume: bool,
-    /// tvae: where to train (cuda needs a build with --features cuda).
+    /// Neural methods: where to train (cuda needs a build with --features cuda).
     #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
     pub device: TrainDevice,
     /// With --from kg.<class>: also write the rows as instances of the class into the graph
@@ -529,6 +549,15 @@ pub enum GenMethod {
     Sde,
     /// A conditional TVAE (neural, burn): rare classes through its conditional vector.
     Tvae,
+    /// A conditional GAN in the CTGAN manner (neural: PacGAN critic, WGAN-GP loss): rare
+    /// classes through its conditional vector.
+    Ctgan,
+    /// Tabular diffusion in the TabDDPM manner (neural: Gaussian and multinomial), guided toward
+    /// the --where class (classifier-free guidance).
+    Diffusion,
+    /// A decoder-only Transformer (neural): --series paths, or --text values character by
+    /// character (after their --by class).
+    Transformer,
 }
 
 /// Installs the log subscriber, filtered by `SAILKG_LOG` (default: warnings).

@@ -1,29 +1,47 @@
 //! SAIL-KG neural generators on burn 0.21 (pinned: 0.22's CUDA backend downloads LLVM at build
 //! time and cannot build offline). The CPU backend (ndarray) by default; CUDA behind the `cuda`
-//! feature. Every model implements [`sailkg_gen::Synthesizer`], so the CLI samples, evaluates
-//! and records it like the statistical methods.
+//! feature. Every tabular model implements [`sailkg_gen::Synthesizer`], so the CLI samples,
+//! evaluates and records it like the statistical methods.
 //!
-//! Built so far: the shared transform ([`transform`]) and a conditional TVAE ([`tvae`]) with
-//! training-by-sampling, optional logit adjustment, progress, early stopping, seeded
-//! determinism on CPU, and save/load. Not yet: the conditional GAN, tabular diffusion, the
-//! sequence Transformer, LoRA.
+//! - [`transform`]: the shared encoding (mode-specific normalisation, one-hot labels).
+//! - [`tvae`]: a conditional TVAE, with LoRA adapters for fine-tuning ([`fine_tune`]).
+//! - [`ctgan`]: a conditional GAN in the CTGAN manner (PacGAN critic, WGAN-GP loss).
+//! - [`diffusion`]: tabular diffusion in the TabDDPM manner (Gaussian and multinomial),
+//!   classifier-free guidance.
+//! - [`transformer`]: a decoder-only Transformer over token sequences (series windows, short
+//!   text), with temperature and top-k sampling.
+//!
+//! The three tabular models share one training loop: CTGAN's training-by-sampling (a label
+//! column at random, a category by log-frequency, a row of it) and a conditional vector, so a
+//! rare class is sampled directly through its vector; optional logit adjustment (τ·log prior on
+//! the label logits, Menon et al. 2021); progress after every epoch; early stopping; checkpoints
+//! (`config.json`, weights, optimizer state) and resume; seeded determinism on CPU.
 
+pub mod ctgan;
+pub mod diffusion;
 pub mod transform;
+pub mod transformer;
 pub mod tvae;
 
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{AutodiffModule, Module};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData, activation};
 use rand::RngExt;
-use sailkg_gen::{Condition, Constraints, GenError, Region, Sample, Synthesizer, Table, Values, region};
+use sailkg_gen::{
+    Condition, Constraints, GenError, Region, Regions, Sample, Synthesizer, Table, Values, region,
+};
 use transform::{Encoding, Span, Transform};
-use tvae::{Layout, Tvae, TvaeConfig};
+use tvae::Tvae;
 
 /// The CPU backend.
 pub type Cpu = NdArray<f32>;
+
+/// The random stream of training and sampling.
+pub(crate) type Rng = rand::rngs::Xoshiro256PlusPlus;
 
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,13 +51,67 @@ pub enum Device {
     Cuda,
 }
 
+/// The tabular model families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Tvae,
+    Ctgan,
+    Diffusion,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Tvae => "tvae",
+            Kind::Ctgan => "ctgan",
+            Kind::Diffusion => "diffusion",
+        }
+    }
+
+    /// The network's shape for an encoded width and conditional width.
+    fn shape(self, width: usize, cond_width: usize, batch: usize) -> Shape {
+        match self {
+            Kind::Tvae => Shape { width, cond_width, hidden: 128, latent: 128, steps: 0, pac: 0 },
+            Kind::Ctgan => Shape {
+                width,
+                cond_width,
+                hidden: 256,
+                latent: 128,
+                steps: 0,
+                pac: if batch >= ctgan::PAC { ctgan::PAC } else { 1 },
+            },
+            Kind::Diffusion => Shape { width, cond_width, hidden: 256, latent: 32, steps: 100, pac: 0 },
+        }
+    }
+}
+
+/// A network's shape.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    /// Encoded row width.
+    pub width: usize,
+    /// Conditional vector width (at least 1).
+    pub cond_width: usize,
+    pub hidden: usize,
+    /// TVAE: the latent; CTGAN: the noise; diffusion: the time features.
+    pub latent: usize,
+    /// Diffusion steps (diffusion only).
+    #[serde(default)]
+    pub steps: usize,
+    /// Rows the critic sees together (CTGAN's PacGAN).
+    #[serde(default)]
+    pub pac: usize,
+}
+
 /// Training settings.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// Stop when the loss has not improved by 0.1 % for this many epochs (0: never).
+    /// Stop when the loss has not improved by 0.1 % for this many epochs (0: never; a GAN's
+    /// loss says little about its progress, so CTGAN never stops early).
     pub patience: usize,
     /// τ of logit adjustment on label blocks (0: off).
     pub logit_adjustment: f64,
@@ -55,6 +127,14 @@ pub struct Options {
     /// Continue from the checkpoint in `checkpoint` instead of starting afresh.
     #[serde(default)]
     pub resume: bool,
+    /// Diffusion: the classifier-free guidance weight w when sampling a condition
+    /// (ε = (1 + w)·ε(x, c) − w·ε(x, ∅)).
+    #[serde(default = "default_guidance")]
+    pub guidance: f64,
+}
+
+fn default_guidance() -> f64 {
+    1.0
 }
 
 impl Default for Options {
@@ -71,6 +151,7 @@ impl Default for Options {
             checkpoint: None,
             checkpoint_every: 10,
             resume: false,
+            guidance: default_guidance(),
         }
     }
 }
@@ -99,21 +180,20 @@ pub struct TrainingReport {
     pub parameters: usize,
 }
 
-/// A trained neural generator with everything to sample it again.
+/// A trained tabular neural generator with everything to sample it again.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NeuralModel {
-    /// `tvae`.
-    pub method: String,
+    pub method: Kind,
     /// The version of this format; another version is refused on load.
     pub format: u32,
     pub transform: Transform,
-    pub config: TvaeConfig,
+    pub config: Shape,
     pub constraints: Constraints,
     pub options: Options,
     pub report: TrainingReport,
     /// The label columns of the conditional vector: (column, offset in the vector, slots).
     cond: Vec<(usize, usize, usize)>,
-    /// The network's weights (burn's binary record, hex).
+    /// The sampling network's weights (burn's binary record, hex).
     weights: String,
 }
 
@@ -131,8 +211,53 @@ pub(crate) fn label_prior(transform: &Transform, column: usize, size: usize) -> 
     }
 }
 
-/// Trains a conditional TVAE on `table`; `progress` is called after every epoch.
-pub fn fit_tvae(
+/// Where the α positions and the one-hot blocks are, as tensors for the losses.
+pub struct Layout<B: Backend> {
+    pub tanh_mask: Tensor<B, 1>,
+    pub softmax: Vec<Block<B>>,
+}
+
+/// (start, size) of a one-hot block, with τ·log prior when it is a logit-adjusted label block.
+pub type Block<B> = ((usize, usize), Option<Tensor<B, 1>>);
+
+impl<B: Backend> Layout<B> {
+    pub fn new(transform: &Transform, tau: f64, device: &B::Device) -> Self {
+        let mut mask = vec![0.0f32; transform.width];
+        let mut softmax = Vec::new();
+        for span in transform.spans() {
+            match span {
+                Span::Tanh { start } => mask[start] = 1.0,
+                Span::Softmax { start, size, label, column } => {
+                    let prior = (label && tau > 0.0).then(|| {
+                        let prior = label_prior(transform, column, size);
+                        let values: Vec<f32> =
+                            prior.iter().map(|p| (tau * p.max(1e-6).ln()) as f32).collect();
+                        Tensor::from_data(TensorData::new(values, [size]), device)
+                    });
+                    softmax.push(((start, size), prior));
+                }
+            }
+        }
+        Self { tanh_mask: Tensor::from_data(TensorData::new(mask, [transform.width]), device), softmax }
+    }
+}
+
+/// The raw output activated: tanh at α positions, softmax over every one-hot block.
+pub(crate) fn activate<B: Backend>(out: Tensor<B, 2>, transform: &Transform) -> Tensor<B, 2> {
+    let parts = transform
+        .spans()
+        .into_iter()
+        .map(|span| match span {
+            Span::Tanh { start } => activation::tanh(out.clone().narrow(1, start, 1)),
+            Span::Softmax { start, size, .. } => activation::softmax(out.clone().narrow(1, start, size), 1),
+        })
+        .collect();
+    Tensor::cat(parts, 1)
+}
+
+/// Trains a tabular model of `kind` on `table`; `progress` is called after every epoch.
+pub fn fit(
+    kind: Kind,
     table: &Table,
     constraints: &Constraints,
     options: &Options,
@@ -144,22 +269,232 @@ pub fn fit_tvae(
     if options.epochs == 0 || options.batch_size == 0 {
         return Err(GenError::Input("epochs and the batch size must be at least 1".into()));
     }
+    if !(options.learning_rate > 0.0 && options.learning_rate.is_finite()) {
+        return Err(GenError::Input(format!(
+            "learning rate {}: give a positive number",
+            options.learning_rate
+        )));
+    }
     region::regions(table, constraints, &Condition::default())?;
     match options.device {
-        Device::Cpu => train::<Autodiff<Cpu>>(table, constraints, options, progress, &Default::default()),
-        #[cfg(feature = "cuda")]
-        Device::Cuda => {
-            train::<Autodiff<burn::backend::Cuda>>(table, constraints, options, progress, &Default::default())
+        Device::Cpu => {
+            train::<Autodiff<Cpu>>(kind, table, constraints, options, progress, &Default::default())
         }
+        #[cfg(feature = "cuda")]
+        Device::Cuda => train::<Autodiff<burn::backend::Cuda>>(
+            kind,
+            table,
+            constraints,
+            options,
+            progress,
+            &Default::default(),
+        ),
         #[cfg(not(feature = "cuda"))]
-        Device::Cuda => Err(GenError::Input(
-            "this sailkg was built without CUDA: build with --features cuda, or train with --device cpu"
-                .into(),
-        )),
+        Device::Cuda => Err(cuda_missing()),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+pub(crate) fn cuda_missing() -> GenError {
+    GenError::Input(
+        "this sailkg was built without CUDA: build with --features cuda, or train with --device cpu".into(),
+    )
+}
+
+/// One model's training: a step on a batch, its checkpoint files, its sampling weights.
+pub(crate) trait Trainer<B: AutodiffBackend>: Sized {
+    /// One optimisation step on a batch (encoded rows and conditional vectors, row-major);
+    /// returns the trainer and the batch's loss, or why training cannot go on.
+    fn step(self, x: Vec<f32>, c: Vec<f32>, rng: &mut Rng, learning_rate: f64)
+    -> Result<(Self, f64), String>;
+    fn parameters(&self) -> usize;
+    /// The checkpoint's binary files: (name, bytes).
+    fn save(&self) -> Result<Vec<(&'static str, Vec<u8>)>, GenError>;
+    /// The trainer as the checkpoint left it; `file` reads one of the names `save` wrote.
+    fn load(self, file: &dyn Fn(&str) -> Result<Vec<u8>, GenError>) -> Result<Self, GenError>;
+    /// The weights of the network that samples.
+    fn export(&self) -> Result<Vec<u8>, GenError>;
+}
+
+/// A single network's loss on a batch (encoded rows and conditional vectors, row-major).
+pub(crate) trait Objective<B: AutodiffBackend, M> {
+    fn loss(&self, model: &M, x: Vec<f32>, c: Vec<f32>, rng: &mut Rng, device: &B::Device) -> Tensor<B, 1>;
+}
+
+/// One network, its Adam and its objective: the TVAE's and the denoiser's trainer.
+pub(crate) struct Optimized<B: AutodiffBackend, M: AutodiffModule<B>, O> {
+    pub(crate) model: M,
+    pub(crate) optimizer: OptimizerAdaptor<Adam, M, B>,
+    pub(crate) objective: O,
+    pub(crate) device: B::Device,
+}
+
+impl<B: AutodiffBackend, M: AutodiffModule<B>, O: Objective<B, M>> Trainer<B> for Optimized<B, M, O> {
+    fn step(
+        mut self,
+        x: Vec<f32>,
+        c: Vec<f32>,
+        rng: &mut Rng,
+        learning_rate: f64,
+    ) -> Result<(Self, f64), String> {
+        let loss = self.objective.loss(&self.model, x, c, rng, &self.device);
+        let value = loss_value(&loss, "training")?;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optimizer.step(learning_rate, self.model, grads);
+        Ok((self, value))
+    }
+
+    fn parameters(&self) -> usize {
+        self.model.num_params()
+    }
+
+    fn save(&self) -> Result<Vec<(&'static str, Vec<u8>)>, GenError> {
+        Ok(vec![
+            ("weights.bin", record(self.model.clone())?),
+            ("optimizer.bin", record_optimizer(&self.optimizer)?),
+        ])
+    }
+
+    fn load(mut self, file: &dyn Fn(&str) -> Result<Vec<u8>, GenError>) -> Result<Self, GenError> {
+        self.model = load_record(self.model, file("weights.bin")?, &self.device)?;
+        self.optimizer = load_optimizer(self.optimizer, file("optimizer.bin")?, &self.device)?;
+        Ok(self)
+    }
+
+    fn export(&self) -> Result<Vec<u8>, GenError> {
+        record(self.model.valid())
+    }
+}
+
+/// A loss's value, or why training cannot go on when it is not finite.
+pub(crate) fn loss_value<B: Backend>(loss: &Tensor<B, 1>, what: &str) -> Result<f64, String> {
+    let value: f64 = loss.clone().into_scalar().elem();
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!("{what} diverged (loss {value}): lower the learning rate"))
+    }
+}
+
+/// Records a module as burn's binary record.
+pub(crate) fn record<B: Backend, M: Module<B>>(module: M) -> Result<Vec<u8>, GenError> {
+    recorder().record(module.into_record(), ()).map_err(|e| GenError::Model(format!("the weights: {e}")))
+}
+
+/// Loads burn's binary record into a module.
+pub(crate) fn load_record<B: Backend, M: Module<B>>(
+    module: M,
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<M, GenError> {
+    let record = recorder()
+        .load(bytes, device)
+        .map_err(|e| GenError::Model(format!("the weights do not load: {e}")))?;
+    Ok(module.load_record(record))
+}
+
+/// Loads an optimizer's record.
+pub(crate) fn load_optimizer<B: AutodiffBackend, M: AutodiffModule<B>, O: burn::optim::Optimizer<M, B>>(
+    optimizer: O,
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<O, GenError> {
+    let record = recorder()
+        .load(bytes, device)
+        .map_err(|e| GenError::Model(format!("the optimizer state does not load: {e}")))?;
+    Ok(optimizer.load_record(record))
+}
+
+/// Records an optimizer's state.
+pub(crate) fn record_optimizer<B: AutodiffBackend, M: AutodiffModule<B>, O: burn::optim::Optimizer<M, B>>(
+    optimizer: &O,
+) -> Result<Vec<u8>, GenError> {
+    recorder().record(optimizer.to_record(), ()).map_err(|e| GenError::Model(format!("the optimizer: {e}")))
+}
+
+/// The encoded training rows and how training-by-sampling draws them.
+struct Data {
+    encoded: Vec<f32>,
+    width: usize,
+    rows: usize,
+    cond: Vec<(usize, usize, usize)>,
+    cond_width: usize,
+    /// Per conditional column, the rows of every slot.
+    rows_of: Vec<Vec<Vec<usize>>>,
+}
+
+impl Data {
+    fn new(table: &Table, transform: &Transform, seed: u64) -> Self {
+        let mut cond = Vec::new();
+        let mut cond_width = 0;
+        for (c, e) in transform.encodings.iter().enumerate() {
+            if let Encoding::Labels { .. } = e {
+                cond.push((c, cond_width, e.label_slots()));
+                cond_width += e.label_slots();
+            }
+        }
+        let rows_of = cond
+            .iter()
+            .map(|&(c, _, levels)| {
+                let mut rows = vec![Vec::new(); levels];
+                if let Values::Labels { codes, .. } = &table.columns[c].values {
+                    for (r, code) in codes.iter().enumerate() {
+                        if let Some(code) = code {
+                            rows[transform.encodings[c].slot_of(*code)].push(r);
+                        }
+                    }
+                }
+                rows
+            })
+            .collect();
+        Self {
+            encoded: transform.encode(table, seed),
+            width: transform.width,
+            rows: table.rows(),
+            cond,
+            cond_width: cond_width.max(1),
+            rows_of,
+        }
+    }
+
+    /// A batch by training-by-sampling: per row a label column at random, one of its categories
+    /// by log-frequency, a row of that category (any row when there are no label columns).
+    fn batch(&self, size: usize, rng: &mut Rng) -> (Vec<f32>, Vec<f32>) {
+        let (w, cw) = (self.width, self.cond_width);
+        let mut x = Vec::with_capacity(size * w);
+        let mut c = vec![0.0f32; size * cw];
+        for b in 0..size {
+            let row = if self.cond.is_empty() {
+                rng.random_range(0..self.rows)
+            } else {
+                let k = rng.random_range(0..self.cond.len());
+                let (_, offset, levels) = self.cond[k];
+                let weights: Vec<f64> =
+                    (0..levels).map(|l| (1.0 + self.rows_of[k][l].len() as f64).ln()).collect();
+                let sum: f64 = weights.iter().sum();
+                let mut u = rng.random::<f64>() * sum;
+                let mut level = levels - 1;
+                for (l, w) in weights.iter().enumerate() {
+                    if u < *w && !self.rows_of[k][l].is_empty() {
+                        level = l;
+                        break;
+                    }
+                    u -= w;
+                }
+                while self.rows_of[k][level].is_empty() {
+                    level = (level + 1) % levels;
+                }
+                c[b * cw + offset + level] = 1.0;
+                self.rows_of[k][level][rng.random_range(0..self.rows_of[k][level].len())]
+            };
+            x.extend_from_slice(&self.encoded[row * w..(row + 1) * w]);
+        }
+        (x, c)
     }
 }
 
 fn train<B: AutodiffBackend>(
+    kind: Kind,
     table: &Table,
     constraints: &Constraints,
     options: &Options,
@@ -167,113 +502,103 @@ fn train<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<NeuralModel, GenError> {
     let transform = Transform::fit(table, options.max_width, options.seed)?;
-    let encoded = transform.encode(table, options.seed);
-    let width = transform.width;
-    let n = table.rows();
-    // The conditional vector: one block per label column.
-    let mut cond = Vec::new();
-    let mut cond_width = 0;
-    for (c, e) in transform.encodings.iter().enumerate() {
-        if let Encoding::Labels { .. } = e {
-            cond.push((c, cond_width, e.label_slots()));
-            cond_width += e.label_slots();
-        }
+    let data = Data::new(table, &transform, options.seed);
+    let mut batch = options.batch_size.min(data.rows);
+    let shape = kind.shape(transform.width, data.cond_width, batch);
+    if shape.pac > 1 {
+        batch -= batch % shape.pac;
     }
-    // Rows of every category, and categories drawn by log-frequency.
-    let rows_of: Vec<Vec<Vec<usize>>> = cond
-        .iter()
-        .map(|&(c, _, levels)| {
-            let mut rows = vec![Vec::new(); levels];
-            if let Values::Labels { codes, .. } = &table.columns[c].values {
-                for (r, code) in codes.iter().enumerate() {
-                    if let Some(code) = code {
-                        rows[transform.encodings[c].slot_of(*code)].push(r);
-                    }
-                }
-            }
-            rows
-        })
-        .collect();
-    let config = TvaeConfig { width, cond_width: cond_width.max(1), hidden: 128, latent: 128 };
-    let mut model: Tvae<B> = new_network(&config, device, Some(options.seed));
-    let parameters = model.num_params();
     let layout = Layout::<B>::new(&transform, options.logit_adjustment, device);
-    let mut optimizer =
-        AdamConfig::new().with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(1e-5))).init();
-    let batch = options.batch_size.min(n);
-    let steps = n.div_ceil(batch);
+    let setup = Setup { kind, transform: &transform, shape: &shape, options, batch };
+    let (state, stopped_early, weights, parameters) = match kind {
+        Kind::Tvae => run(tvae::trainer(&shape, layout, options, device), &data, &setup, progress)?,
+        Kind::Ctgan => run(
+            ctgan::Trainer::new(&shape, &transform, &data.cond, layout, options, device),
+            &data,
+            &setup,
+            progress,
+        )?,
+        Kind::Diffusion => {
+            run(diffusion::trainer(&shape, &transform, layout, options, device), &data, &setup, progress)?
+        }
+    };
+    Ok(NeuralModel {
+        method: kind,
+        format: FORMAT,
+        config: shape,
+        constraints: constraints.clone(),
+        options: options.clone(),
+        report: TrainingReport {
+            epochs_run: state.epoch,
+            stopped_early,
+            first_loss: state.first,
+            last_loss: state.last,
+            best_loss: state.best,
+            seconds: state.seconds,
+            seconds_per_epoch: state.seconds / state.epoch.max(1) as f64,
+            parameters,
+        },
+        cond: data.cond,
+        transform,
+        weights: hex(&weights),
+    })
+}
+
+/// What one training is.
+struct Setup<'a> {
+    kind: Kind,
+    transform: &'a Transform,
+    shape: &'a Shape,
+    options: &'a Options,
+    batch: usize,
+}
+
+/// The shared loop: epochs of batches, progress, early stopping, checkpoints and resume.
+/// Returns the final state, whether it stopped early, the sampling weights and the number of
+/// parameters.
+fn run<B: AutodiffBackend, T: Trainer<B>>(
+    mut trainer: T,
+    data: &Data,
+    setup: &Setup,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<(State, bool, Vec<u8>, usize), GenError> {
+    let options = setup.options;
+    let parameters = trainer.parameters();
+    let steps = data.rows.div_ceil(setup.batch);
+    let patience = if setup.kind == Kind::Ctgan { 0 } else { options.patience };
     let started = std::time::Instant::now();
-    let mut state = State { epoch: 0, first: f64::NAN, best: f64::INFINITY, last: f64::NAN, since_best: 0 };
+    let mut state =
+        State { epoch: 0, first: f64::NAN, best: f64::INFINITY, last: f64::NAN, since_best: 0, seconds: 0.0 };
     if options.resume {
         let dir = options
             .checkpoint
             .as_deref()
             .ok_or_else(|| GenError::Input("--resume needs --checkpoint DIR".into()))?;
-        let checkpoint = Checkpoint::read(dir)?;
-        checkpoint.check(&transform, &config, options)?;
-        model = model.load_record(
-            recorder()
-                .load(checkpoint.weights(dir)?, device)
-                .map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))?,
-        );
-        optimizer = optimizer.load_record(
-            recorder()
-                .load(checkpoint.optimizer(dir)?, device)
-                .map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))?,
-        );
+        let checkpoint = Checkpoint::read(dir, setup.kind)?;
+        checkpoint.check(setup.transform, setup.shape, options)?;
+        trainer = trainer.load(&|name| {
+            std::fs::read(dir.join(name))
+                .map_err(|e| GenError::Model(format!("{}: {e}", dir.join(name).display())))
+        })?;
         state = checkpoint.state;
     }
+    let (before, resumed_at) = (state.seconds, state.epoch);
     let mut stopped_early = false;
     for epoch in state.epoch + 1..=options.epochs {
         // Each epoch's draws come from its own stream, so a resumed run continues exactly.
         let mut rng = sailkg_gen::stream(options.seed, 0x7472_6169 + epoch);
         let mut total = 0.0;
         for _ in 0..steps {
-            let mut x = Vec::with_capacity(batch * width);
-            let mut c = vec![0.0f32; batch * config.cond_width];
-            for b in 0..batch {
-                let row = if cond.is_empty() {
-                    rng.random_range(0..n)
-                } else {
-                    let k = rng.random_range(0..cond.len());
-                    let (_, offset, levels) = cond[k];
-                    let weights: Vec<f64> =
-                        (0..levels).map(|l| (1.0 + rows_of[k][l].len() as f64).ln()).collect();
-                    let sum: f64 = weights.iter().sum();
-                    let mut u = rng.random::<f64>() * sum;
-                    let mut level = levels - 1;
-                    for (l, w) in weights.iter().enumerate() {
-                        if u < *w && !rows_of[k][l].is_empty() {
-                            level = l;
-                            break;
-                        }
-                        u -= w;
-                    }
-                    while rows_of[k][level].is_empty() {
-                        level = (level + 1) % levels;
-                    }
-                    c[b * config.cond_width + offset + level] = 1.0;
-                    rows_of[k][level][rng.random_range(0..rows_of[k][level].len())]
-                };
-                x.extend_from_slice(&encoded[row * width..(row + 1) * width]);
-            }
+            let (x, c) = data.batch(setup.batch, &mut rng);
             let value;
-            (model, value) = step(
-                model,
-                &mut optimizer,
-                (x, c),
-                &config,
-                &layout,
-                options.learning_rate,
-                &mut rng,
-                device,
-            )
-            .map_err(|e| GenError::Input(format!("epoch {epoch}: {e}")))?;
+            (trainer, value) = trainer
+                .step(x, c, &mut rng, options.learning_rate)
+                .map_err(|e| GenError::Input(format!("epoch {epoch}: {e}")))?;
             total += value;
         }
         let loss = total / steps as f64;
         state.epoch = epoch;
-        if epoch == 1 {
+        if state.first.is_nan() {
             state.first = loss;
         }
         state.last = loss;
@@ -284,51 +609,28 @@ fn train<B: AutodiffBackend>(
             state.best = state.best.min(loss);
             state.since_best += 1;
         }
-        if let Some(dir) = &options.checkpoint
-            && (epoch % options.checkpoint_every.max(1) == 0 || epoch == options.epochs)
-        {
-            Checkpoint::write(dir, &transform, &config, options, &state, &model, &optimizer)?;
-        }
         let seconds = started.elapsed().as_secs_f64();
+        state.seconds = before + seconds;
+        let stop = patience > 0 && state.since_best >= patience;
+        if let Some(dir) = &options.checkpoint
+            && (epoch % options.checkpoint_every.max(1) == 0 || epoch == options.epochs || stop)
+        {
+            Checkpoint::write(dir, setup, &state, &trainer)?;
+        }
         progress(&Progress {
             epoch,
             epochs: options.epochs,
             loss,
-            seconds,
-            eta_seconds: seconds / epoch as f64 * (options.epochs - epoch) as f64,
+            seconds: state.seconds,
+            eta_seconds: seconds / (epoch - resumed_at) as f64 * (options.epochs - epoch) as f64,
         });
-        if options.patience > 0 && state.since_best >= options.patience {
+        if stop {
             stopped_early = true;
-            if let Some(dir) = &options.checkpoint {
-                Checkpoint::write(dir, &transform, &config, options, &state, &model, &optimizer)?;
-            }
             break;
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let record = BinBytesRecorder::<FullPrecisionSettings>::default()
-        .record(model.valid().into_record(), ())
-        .map_err(|e| GenError::Model(format!("the weights cannot be written: {e}")))?;
-    Ok(NeuralModel {
-        method: "tvae".into(),
-        format: FORMAT,
-        transform,
-        config,
-        constraints: constraints.clone(),
-        options: options.clone(),
-        report: TrainingReport {
-            epochs_run: state.epoch,
-            stopped_early,
-            first_loss: state.first,
-            last_loss: state.last,
-            best_loss: state.best,
-            seconds,
-            seconds_per_epoch: seconds / state.epoch.max(1) as f64,
-            parameters,
-        },
-        cond,
-        weights: hex(&record),
-    })
+    let weights = trainer.export()?;
+    Ok((state, stopped_early, weights, parameters))
 }
 
 fn recorder() -> BinBytesRecorder<FullPrecisionSettings> {
@@ -343,46 +645,45 @@ struct State {
     best: f64,
     last: f64,
     since_best: usize,
+    /// Seconds of training so far (over resumes).
+    #[serde(default)]
+    seconds: f64,
 }
 
-/// A training checkpoint: `config.json` (format, transform, network shape, options, state),
-/// `weights.bin` and `optimizer.bin` (burn binary records), each written whole then renamed.
+/// A training checkpoint: `config.json` (format, method, transform, network shape, options,
+/// state) and the trainer's binary files (burn records), each written whole then renamed.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Checkpoint {
     format: u32,
-    method: String,
+    method: Kind,
     transform: Transform,
-    config: TvaeConfig,
+    config: Shape,
     options: Options,
     state: State,
 }
 
 impl Checkpoint {
-    fn write<B: AutodiffBackend>(
+    fn write<B: AutodiffBackend, T: Trainer<B>>(
         dir: &std::path::Path,
-        transform: &Transform,
-        config: &TvaeConfig,
-        options: &Options,
+        setup: &Setup,
         state: &State,
-        model: &Tvae<B>,
-        optimizer: &impl Optimizer<Tvae<B>, B>,
+        trainer: &T,
     ) -> Result<(), GenError> {
         let io = |e: std::io::Error| GenError::Model(format!("checkpoint {}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(io)?;
         let checkpoint = Checkpoint {
             format: FORMAT,
-            method: "tvae".into(),
-            transform: transform.clone(),
-            config: config.clone(),
-            options: options.clone(),
+            method: setup.kind,
+            transform: setup.transform.clone(),
+            config: setup.shape.clone(),
+            options: setup.options.clone(),
             state: state.clone(),
         };
-        let weights =
-            recorder().record(model.clone().into_record(), ()).map_err(|e| GenError::Model(e.to_string()))?;
-        let moments =
-            recorder().record(optimizer.to_record(), ()).map_err(|e| GenError::Model(e.to_string()))?;
         let json = serde_json::to_vec_pretty(&checkpoint).map_err(|e| GenError::Model(e.to_string()))?;
-        for (name, bytes) in [("weights.bin", weights), ("optimizer.bin", moments), ("config.json", json)] {
+        let mut files = trainer.save()?;
+        // config.json last: a checkpoint is complete once it names the state.
+        files.push(("config.json", json));
+        for (name, bytes) in files {
             let partial = dir.join(format!("{name}.partial"));
             std::fs::write(&partial, bytes).map_err(io)?;
             std::fs::rename(&partial, dir.join(name)).map_err(io)?;
@@ -390,7 +691,7 @@ impl Checkpoint {
         Ok(())
     }
 
-    fn read(dir: &std::path::Path) -> Result<Self, GenError> {
+    fn read(dir: &std::path::Path, kind: Kind) -> Result<Self, GenError> {
         let path = dir.join("config.json");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| GenError::Input(format!("{}: {e} (no checkpoint to resume)", path.display())))?;
@@ -400,13 +701,14 @@ impl Checkpoint {
             value.get("format").and_then(serde_json::Value::as_u64),
             value.get("method").and_then(|m| m.as_str()),
         ) {
-            (Some(f), Some("tvae")) if f == u64::from(FORMAT) => {}
+            (Some(f), Some(m)) if f == u64::from(FORMAT) && m == kind.name() => {}
             (f, m) => {
                 return Err(GenError::Input(format!(
-                    "{} was made by another model or version ({} format {}); this sailkg resumes tvae format {FORMAT}",
+                    "{} was made by another model or version ({} format {}); this training resumes {} format {FORMAT}",
                     path.display(),
                     m.unwrap_or("unknown"),
-                    f.map_or("unknown".into(), |f| f.to_string())
+                    f.map_or("unknown".into(), |f| f.to_string()),
+                    kind.name()
                 )));
             }
         }
@@ -414,7 +716,7 @@ impl Checkpoint {
     }
 
     /// Refuses a checkpoint of another table, network or training setup.
-    fn check(&self, transform: &Transform, config: &TvaeConfig, options: &Options) -> Result<(), GenError> {
+    fn check(&self, transform: &Transform, config: &Shape, options: &Options) -> Result<(), GenError> {
         let same_table = self.transform.names == transform.names && self.transform.width == transform.width;
         let same_setup = self.options.seed == options.seed
             && self.options.batch_size == options.batch_size
@@ -437,42 +739,6 @@ impl Checkpoint {
         }
         Ok(())
     }
-
-    fn weights(&self, dir: &std::path::Path) -> Result<Vec<u8>, GenError> {
-        std::fs::read(dir.join("weights.bin")).map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))
-    }
-
-    fn optimizer(&self, dir: &std::path::Path) -> Result<Vec<u8>, GenError> {
-        std::fs::read(dir.join("optimizer.bin"))
-            .map_err(|e| GenError::Model(format!("{}: {e}", dir.display())))
-    }
-}
-
-/// One optimisation step on a batch (encoded rows and conditional vectors, row-major); the
-/// reparameterisation noise comes from `rng`. Returns the model and the batch's loss.
-#[allow(clippy::too_many_arguments)]
-fn step<B: AutodiffBackend>(
-    model: Tvae<B>,
-    optimizer: &mut impl Optimizer<Tvae<B>, B>,
-    (x, c): (Vec<f32>, Vec<f32>),
-    config: &TvaeConfig,
-    layout: &Layout<B>,
-    learning_rate: f64,
-    rng: &mut rand::rngs::Xoshiro256PlusPlus,
-    device: &B::Device,
-) -> Result<(Tvae<B>, f64), String> {
-    let batch = x.len() / config.width;
-    let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, config.width]), device);
-    let c = Tensor::<B, 2>::from_data(TensorData::new(c, [batch, config.cond_width]), device);
-    let eps: Vec<f32> = (0..batch * config.latent).map(|_| transform::normal(rng)).collect();
-    let eps = Tensor::<B, 2>::from_data(TensorData::new(eps, [batch, config.latent]), device);
-    let loss = model.loss(x, c, eps, layout);
-    let value: f64 = loss.clone().into_scalar().elem();
-    if !value.is_finite() {
-        return Err(format!("training diverged (loss {value}): lower the learning rate"));
-    }
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    Ok((optimizer.step(learning_rate, model, grads), value))
 }
 
 /// How a fine-tuning went.
@@ -504,6 +770,12 @@ pub fn fine_tune(
 ) -> Result<(NeuralModel, FineTuneReport), GenError> {
     type B = Autodiff<Cpu>;
     let device = burn::backend::ndarray::NdArrayDevice::default();
+    if base.method != Kind::Tvae {
+        return Err(GenError::Input(format!(
+            "fine-tuning adapts a TVAE; this is a {} model",
+            base.method.name()
+        )));
+    }
     for (c, (name, e)) in base.transform.names.iter().zip(&base.transform.encodings).enumerate() {
         let column = table.columns.get(c).filter(|column| &column.name == name).ok_or_else(|| {
             GenError::Input(format!(
@@ -558,7 +830,12 @@ pub fn fine_tune(
     }
     let trainable_parameters = if rank.is_some() { model.adapter_params() } else { total_parameters };
     let layout = Layout::<B>::new(&base.transform, base.options.logit_adjustment, &device);
-    let mut optimizer = AdamConfig::new().init();
+    let mut trainer = Optimized {
+        model,
+        optimizer: AdamConfig::new().init(),
+        objective: tvae::Objective { layout },
+        device,
+    };
     let mut rng = sailkg_gen::stream(seed, 0x6669_6E65);
     let n = subset.rows();
     let batch = base.options.batch_size.min(n).max(1);
@@ -574,17 +851,9 @@ pub fn fine_tune(
             let c: Vec<f32> =
                 picks.iter().flat_map(|&r| conds[r * cw..(r + 1) * cw].iter().copied()).collect();
             let value;
-            (model, value) = step(
-                model,
-                &mut optimizer,
-                (x, c),
-                &base.config,
-                &layout,
-                base.options.learning_rate,
-                &mut rng,
-                &device,
-            )
-            .map_err(|e| GenError::Input(format!("fine-tuning epoch {epoch}: {e}")))?;
+            (trainer, value) = trainer
+                .step(x, c, &mut rng, base.options.learning_rate)
+                .map_err(|e| GenError::Input(format!("fine-tuning epoch {epoch}: {e}")))?;
             total += value;
         }
         last = total / steps as f64;
@@ -593,7 +862,7 @@ pub fn fine_tune(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let tuned = model.valid().merge();
+    let tuned = trainer.model.valid().merge();
     let record = BinBytesRecorder::<FullPrecisionSettings>::default()
         .record(tuned.into_record(), ())
         .map_err(|e| GenError::Model(format!("the weights cannot be written: {e}")))?;
@@ -612,43 +881,46 @@ pub fn fine_tune(
 }
 
 /// Adds adapters with their initialisation seeded and done under the generator's lock.
-fn with_adapters_seeded<B: burn::tensor::backend::Backend>(
+fn with_adapters_seeded<B: Backend>(
     model: Tvae<B>,
-    config: &TvaeConfig,
+    config: &Shape,
     rank: usize,
     device: &B::Device,
     seed: u64,
 ) -> Tvae<B> {
-    let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    B::seed(device, seed ^ 0x6C6F_7261);
-    let model = model.with_adapters(rank, device);
-    let z = Tensor::<B, 2>::zeros([1, config.latent], device);
-    let c = Tensor::<B, 2>::zeros([1, config.cond_width], device);
-    let _ = model.decode(z, c);
-    model
+    seeded::<B, _>(device, Some(seed ^ 0x6C6F_7261), || {
+        let model = model.with_adapters(rank, device);
+        let z = Tensor::<B, 2>::zeros([1, config.latent], device);
+        let c = Tensor::<B, 2>::zeros([1, config.cond_width], device);
+        let _ = model.decode(z, c);
+        model
+    })
 }
 
 static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// A new network, its parameters initialised from `seed` (None: whatever, they are about to be
-/// replaced). burn's generator is global and parameters initialise lazily, so seeding and first
-/// use happen under one lock: concurrent trainings (tests, a server's jobs) never draw from each
-/// other's stream.
-pub fn new_network<B: burn::tensor::backend::Backend>(
-    config: &TvaeConfig,
-    device: &B::Device,
-    seed: Option<u64>,
-) -> Tvae<B> {
+/// Runs `build` with burn's generator seeded from `seed` (None: unseeded, the parameters are
+/// about to be replaced) under one lock. burn's generator is global and parameters initialise
+/// lazily, so `build` constructs a network and runs it once: concurrent trainings (tests, a
+/// server's jobs) never draw from each other's stream.
+pub(crate) fn seeded<B: Backend, T>(device: &B::Device, seed: Option<u64>, build: impl FnOnce() -> T) -> T {
     let _guard = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(seed) = seed {
         B::seed(device, seed);
     }
-    let model = Tvae::new(config, device);
-    let x = Tensor::<B, 2>::zeros([1, config.width], device);
-    let c = Tensor::<B, 2>::zeros([1, config.cond_width], device);
-    let (mu, _) = model.encode(x, c.clone());
-    let _ = model.decode(mu, c);
-    model
+    build()
+}
+
+/// A new TVAE, its parameters initialised from `seed`.
+pub fn new_network<B: Backend>(config: &Shape, device: &B::Device, seed: Option<u64>) -> Tvae<B> {
+    seeded::<B, _>(device, seed, || {
+        let model = Tvae::new(config, device);
+        let x = Tensor::<B, 2>::zeros([1, config.width], device);
+        let c = Tensor::<B, 2>::zeros([1, config.cond_width], device);
+        let (mu, _) = model.encode(x, c.clone());
+        let _ = model.decode(mu, c);
+        model
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -665,6 +937,13 @@ fn unhex(text: &str) -> Result<Vec<u8>, GenError> {
                 .map_err(|_| GenError::Model("the weights are not hex".into()))
         })
         .collect()
+}
+
+/// The sampling network of a model, on the CPU.
+enum Net {
+    Tvae(Box<Tvae<Cpu>>),
+    Ctgan(Box<ctgan::Generator<Cpu>>),
+    Diffusion(Box<diffusion::Denoiser<Cpu>>),
 }
 
 impl NeuralModel {
@@ -684,26 +963,65 @@ impl NeuralModel {
         serde_json::from_value(value).map_err(|e| GenError::Model(e.to_string()))
     }
 
-    fn network(&self) -> Result<Tvae<Cpu>, GenError> {
-        self.load_network::<Cpu>(&Default::default())
+    /// The trained TVAE on any backend (TVAE models only).
+    pub fn load_network<B: Backend>(&self, device: &B::Device) -> Result<Tvae<B>, GenError> {
+        if self.method != Kind::Tvae {
+            return Err(GenError::Input(format!("a {} model, not a TVAE", self.method.name())));
+        }
+        load_record(new_network::<B>(&self.config, device, None), unhex(&self.weights)?, device)
     }
 
-    /// The trained network on any backend.
-    pub fn load_network<B: burn::tensor::backend::Backend>(
-        &self,
-        device: &B::Device,
-    ) -> Result<Tvae<B>, GenError> {
+    fn network(&self) -> Result<Net, GenError> {
+        let device = Default::default();
         let bytes = unhex(&self.weights)?;
-        let record = BinBytesRecorder::<FullPrecisionSettings>::default()
-            .load(bytes, device)
-            .map_err(|e| GenError::Model(format!("the weights do not load: {e}")))?;
-        Ok(new_network::<B>(&self.config, device, None).load_record(record))
+        Ok(match self.method {
+            Kind::Tvae => Net::Tvae(Box::new(self.load_network::<Cpu>(&device)?)),
+            Kind::Ctgan => Net::Ctgan(Box::new(load_record(
+                ctgan::generator::<Cpu>(&self.config, &device, None),
+                bytes,
+                &device,
+            )?)),
+            Kind::Diffusion => Net::Diffusion(Box::new(load_record(
+                diffusion::denoiser::<Cpu>(&self.config, &device, None),
+                bytes,
+                &device,
+            )?)),
+        })
     }
+}
+
+/// 1 at every position of the encoded row a region allows, 0 at label slots (and null slots)
+/// it rules out.
+fn allowed_positions(transform: &Transform, regions: &Regions) -> Vec<f32> {
+    let mut mask = vec![1.0f32; transform.width];
+    for (c, e) in transform.encodings.iter().enumerate() {
+        let (region, nullable) = &regions.columns[c];
+        let at = transform.offsets[c];
+        match (e, region) {
+            (Encoding::Labels { slots, rest, nullable: has_null, .. }, Region::Labels { allowed }) => {
+                let ok = |code: &u32| allowed.as_ref().is_none_or(|a| a.contains(code));
+                for (k, code) in slots.iter().enumerate() {
+                    mask[at + k] = f32::from(u8::from(ok(code)));
+                }
+                if !rest.is_empty() {
+                    mask[at + slots.len()] = f32::from(u8::from(rest.iter().any(ok)));
+                }
+                if *has_null {
+                    mask[at + e.label_slots()] = f32::from(u8::from(*nullable && allowed.is_none()));
+                }
+            }
+            (Encoding::Numbers { modes, nullable: true, .. }, _) if !*nullable => {
+                mask[at + 1 + modes.len()] = 0.0;
+            }
+            _ => {}
+        }
+    }
+    mask
 }
 
 impl Synthesizer for NeuralModel {
     fn method_name(&self) -> &'static str {
-        "tvae"
+        self.method.name()
     }
 
     fn to_json(&self) -> String {
@@ -735,14 +1053,14 @@ impl Synthesizer for NeuralModel {
                 _ => None,
             })
             .min_by(|a, b| a.2.total_cmp(&b.2));
+        let allowed = allowed_positions(&self.transform, &regions);
+        let guidance = if restricted.is_some() { self.options.guidance } else { 0.0 };
         let (w, cw) = (self.config.width, self.config.cond_width);
-        let spans = self.transform.spans();
         let mut rows = Vec::with_capacity(n * w);
         const CHUNK: usize = 2048;
         let mut done = 0;
         while done < n {
             let m = CHUNK.min(n - done);
-            let z: Vec<f32> = (0..m * self.config.latent).map(|_| transform::normal(&mut rng)).collect();
             let mut c = vec![0.0f32; m * cw];
             for b in 0..m {
                 let choice = match &restricted {
@@ -770,31 +1088,43 @@ impl Synthesizer for NeuralModel {
                     c[b * cw + offset + level as usize] = 1.0;
                 }
             }
-            let z = Tensor::<Cpu, 2>::from_data(TensorData::new(z, [m, self.config.latent]), &device);
-            let c = Tensor::<Cpu, 2>::from_data(TensorData::new(c, [m, cw]), &device);
-            let out = network.decode(z, c);
-            let mut parts = Vec::new();
-            let mut at = 0;
-            for span in &spans {
-                let (start, size, softmax) = match *span {
-                    Span::Tanh { start } => (start, 1, false),
-                    Span::Softmax { start, size, .. } => (start, size, true),
-                };
-                debug_assert_eq!(start, at);
-                let block = out.clone().narrow(1, start, size);
-                parts.push(if softmax { activation::softmax(block, 1) } else { activation::tanh(block) });
-                at = start + size;
-            }
-            let activated = Tensor::cat(parts, 1);
-            let values: Vec<f32> = activated
-                .into_data()
-                .to_vec::<f32>()
-                .map_err(|e| GenError::Model(format!("the decoder's output: {e:?}")))?;
+            let values: Vec<f32> = match &network {
+                Net::Tvae(_) | Net::Ctgan(_) => {
+                    let z: Vec<f32> =
+                        (0..m * self.config.latent).map(|_| transform::normal(&mut rng)).collect();
+                    let z = Tensor::<Cpu, 2>::from_data(TensorData::new(z, [m, self.config.latent]), &device);
+                    let c = Tensor::<Cpu, 2>::from_data(TensorData::new(c, [m, cw]), &device);
+                    let out = match &network {
+                        Net::Tvae(network) => network.decode(z, c),
+                        Net::Ctgan(generator) => generator.forward(z, c),
+                        Net::Diffusion(_) => unreachable!("matched above"),
+                    };
+                    activate(out, &self.transform)
+                        .into_data()
+                        .to_vec::<f32>()
+                        .map_err(|e| GenError::Model(format!("the network's output: {e:?}")))?
+                }
+                Net::Diffusion(denoiser) => diffusion::generate(
+                    denoiser,
+                    &self.config,
+                    &self.transform,
+                    &c,
+                    &allowed,
+                    guidance,
+                    &mut rng,
+                )?,
+            };
             rows.extend_from_slice(&values);
             done += m;
         }
-        let sigma: Vec<f32> =
-            network.noise().into_data().to_vec::<f32>().map_err(|e| GenError::Model(format!("{e:?}")))?;
+        // The spread of each numeric column's value around its decoded α: TVAE's learned
+        // output noise; for the others a small fixed spread (in α units).
+        let sigma: Vec<f32> = match &network {
+            Net::Tvae(network) => {
+                network.noise().into_data().to_vec::<f32>().map_err(|e| GenError::Model(format!("{e:?}")))?
+            }
+            _ => vec![0.05; w],
+        };
         let noise: Vec<f32> = self
             .transform
             .encodings

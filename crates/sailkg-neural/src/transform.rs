@@ -419,7 +419,8 @@ fn mass(centre: f64, spread: f64, lo: f64, hi: f64) -> f64 {
     }
 }
 
-fn pick(weights: &[f64], total: f64, rng: &mut rand::rngs::Xoshiro256PlusPlus) -> usize {
+/// Draws an index by weights summing to `total`.
+pub(crate) fn pick(weights: &[f64], total: f64, rng: &mut rand::rngs::Xoshiro256PlusPlus) -> usize {
     let mut u = rng.random::<f64>() * total;
     for (k, w) in weights.iter().enumerate() {
         if u < *w {

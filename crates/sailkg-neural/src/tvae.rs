@@ -9,28 +9,19 @@
 //! every one-hot block, label blocks optionally logit-adjusted: τ·log prior added to the logits,
 //! Menon et al. 2021) + the KL divergence to N(0, I).
 
-use crate::transform::{Span, Transform};
+use crate::Shape;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::backend::Backend;
+use burn::optim::AdamConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData, activation};
-
-/// The network's shape.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TvaeConfig {
-    /// Encoded row width.
-    pub width: usize,
-    /// Conditional vector width (at least 1).
-    pub cond_width: usize,
-    pub hidden: usize,
-    pub latent: usize,
-}
 
 #[derive(Module, Debug)]
 pub struct Tvae<B: Backend> {
     pub(crate) enc1: Linear<B>,
     enc2: Linear<B>,
-    mu: Linear<B>,
+    pub(crate) mu: Linear<B>,
     logvar: Linear<B>,
     pub(crate) dec1: Linear<B>,
     dec2: Linear<B>,
@@ -78,7 +69,7 @@ fn merged<B: Backend>(base: Linear<B>, (down, up): (Linear<B>, Linear<B>)) -> Li
 }
 
 impl<B: Backend> Tvae<B> {
-    pub fn new(config: &TvaeConfig, device: &B::Device) -> Self {
+    pub fn new(config: &Shape, device: &B::Device) -> Self {
         let (w, c, h, z) = (config.width, config.cond_width, config.hidden, config.latent);
         Self {
             enc1: LinearConfig::new(w + c, h).init(device),
@@ -150,7 +141,7 @@ impl<B: Backend> Tvae<B> {
         x: Tensor<B, 2>,
         cond: Tensor<B, 2>,
         eps: Tensor<B, 2>,
-        layout: &Layout<B>,
+        layout: &crate::Layout<B>,
     ) -> Tensor<B, 1> {
         let [batch, _] = x.dims();
         let (mu, logvar) = self.encode(x.clone(), cond.clone());
@@ -178,33 +169,44 @@ impl<B: Backend> Tvae<B> {
     }
 }
 
-/// Where the α positions and the one-hot blocks are, as tensors for the loss.
-pub struct Layout<B: Backend> {
-    pub tanh_mask: Tensor<B, 1>,
-    pub softmax: Vec<Block<B>>,
+/// The TVAE's loss: its layout (α positions and one-hot blocks).
+pub(crate) struct Objective<B: Backend> {
+    pub(crate) layout: crate::Layout<B>,
 }
 
-/// (start, size) of a one-hot block, with τ·log prior when it is a logit-adjusted label block.
-pub type Block<B> = ((usize, usize), Option<Tensor<B, 1>>);
+/// A new TVAE with its Adam.
+pub(crate) fn trainer<B: AutodiffBackend>(
+    shape: &Shape,
+    layout: crate::Layout<B>,
+    options: &crate::Options,
+    device: &B::Device,
+) -> crate::Optimized<B, Tvae<B>, Objective<B>> {
+    crate::Optimized {
+        model: crate::new_network(shape, device, Some(options.seed)),
+        optimizer: AdamConfig::new().with_weight_decay(Some(WeightDecayConfig::new(1e-5))).init(),
+        objective: Objective { layout },
+        device: device.clone(),
+    }
+}
 
-impl<B: Backend> Layout<B> {
-    pub fn new(transform: &Transform, tau: f64, device: &B::Device) -> Self {
-        let mut mask = vec![0.0f32; transform.width];
-        let mut softmax = Vec::new();
-        for span in transform.spans() {
-            match span {
-                Span::Tanh { start } => mask[start] = 1.0,
-                Span::Softmax { start, size, label, column } => {
-                    let prior = (label && tau > 0.0).then(|| {
-                        let prior = crate::label_prior(transform, column, size);
-                        let values: Vec<f32> =
-                            prior.iter().map(|p| (tau * p.max(1e-6).ln()) as f32).collect();
-                        Tensor::from_data(TensorData::new(values, [size]), device)
-                    });
-                    softmax.push(((start, size), prior));
-                }
-            }
-        }
-        Self { tanh_mask: Tensor::from_data(TensorData::new(mask, [transform.width]), device), softmax }
+impl<B: AutodiffBackend> crate::Objective<B, Tvae<B>> for Objective<B> {
+    fn loss(
+        &self,
+        model: &Tvae<B>,
+        x: Vec<f32>,
+        c: Vec<f32>,
+        rng: &mut crate::Rng,
+        device: &B::Device,
+    ) -> Tensor<B, 1> {
+        let width = self.layout.tanh_mask.dims()[0];
+        let cond_width = model.enc1.weight.dims()[0] - width;
+        let latent = model.mu.weight.dims()[1];
+        let batch = x.len() / width;
+        let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, width]), device);
+        let c = Tensor::<B, 2>::from_data(TensorData::new(c, [batch, cond_width]), device);
+        // The reparameterisation noise, from the seeded stream.
+        let eps: Vec<f32> = (0..batch * latent).map(|_| crate::transform::normal(rng)).collect();
+        let eps = Tensor::<B, 2>::from_data(TensorData::new(eps, [batch, latent]), device);
+        model.loss(x, c, eps, &self.layout)
     }
 }

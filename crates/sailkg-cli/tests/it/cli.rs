@@ -968,3 +968,135 @@ fn generate_with_a_conditional_tvae() {
         assert!(stderr(&output).contains("--features cuda"), "{}", stderr(&output));
     }
 }
+
+#[test]
+fn generate_with_ctgan_diffusion_and_the_transformer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let disasters = shared().join("data/demo/disasters.csv");
+    let disasters = disasters.to_str().unwrap();
+    let rare = "Entity = 'Mass movement (dry)'";
+    for (method, extra) in [("ctgan", &[][..]), ("diffusion", &["--guidance", "2"][..])] {
+        let out = dir.path().join(format!("{method}.csv"));
+        let args = [
+            "generate",
+            "--from",
+            disasters,
+            "--method",
+            method,
+            "--epochs",
+            "5",
+            "--n",
+            "120",
+            "--where",
+            rare,
+            "--seed",
+            "4",
+            "--name",
+            method,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let output = run(&data, &[&args[..], extra].concat());
+        assert!(output.status.success(), "{method}: {}", stderr(&output));
+        assert!(stdout(&output).contains(&format!("120 rows by {method}")), "{}", stdout(&output));
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().count(), 121);
+        assert!(text.lines().skip(1).all(|l| l.starts_with("Mass movement (dry),")), "{method}: {text}");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(data.join(format!("tables/synthetic/{method}.report.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(report["training"]["epochs_run"], 5, "{report}");
+        let output =
+            run(&data, &["sql", &format!("SELECT count(*) AS n FROM synthetic.{method}"), "--format", "csv"]);
+        assert_eq!(stdout(&output), "n\n120\n", "{}", stderr(&output));
+    }
+    // A series: one path per entity learnt, 30 paths of 40 steps generated.
+    let series = ["--series", "Deaths", "--time", "Year", "--by", "Entity", "--epochs", "3", "--n", "30"];
+    let output = run(
+        &data,
+        &[
+            &["generate", "--from", disasters, "--method", "transformer"][..],
+            &series[..],
+            &["--length", "40", "--seed", "2", "--name", "tseries"],
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("30 paths × 40 steps by transformer"), "{}", stdout(&output));
+    let output = run(
+        &data,
+        &[
+            "sql",
+            "SELECT count(*) AS n, min(\"Deaths\") >= 0 AS ok FROM synthetic.tseries",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(stdout(&output), "n,ok\n1200,true\n", "{}", stderr(&output));
+    // Text after its class: movie titles of a rare genre.
+    let movies = shared().join("data/demo/movies.json");
+    let model = dir.path().join("titles.json");
+    let titles =
+        ["generate", "--from", movies.to_str().unwrap(), "--method", "transformer", "--text", "Title"];
+    let output = run(
+        &data,
+        &[
+            &titles[..],
+            &[
+                "--by",
+                "Major Genre",
+                "--where",
+                "`Major Genre` = 'Western'",
+                "--epochs",
+                "2",
+                "--top-k",
+                "10",
+            ],
+            &["--temperature", "0.9", "--n", "20", "--seed", "3", "--name", "titles"],
+            &["--model-out", model.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("20 texts by transformer"), "{}", stdout(&output));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("tables/synthetic/titles.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(report["text_measures"]["character_similarity"].as_f64().unwrap() > 0.0, "{report}");
+    let output =
+        run(&data, &["sql", "SELECT DISTINCT \"Major Genre\" AS g FROM synthetic.titles", "--format", "csv"]);
+    assert_eq!(stdout(&output), "g\nWestern\n", "{}", stderr(&output));
+    // The saved model generates again without training; a condition on another column is refused.
+    let reload =
+        ["--by", "Major Genre", "--model-in", model.to_str().unwrap(), "--n", "5", "--name", "titles2"];
+    let output = run(&data, &[&titles[..], &reload[..]].concat());
+    assert!(output.status.success(), "{}", stderr(&output));
+    for (args, says) in [
+        (
+            vec![
+                "--method",
+                "transformer",
+                "--text",
+                "Title",
+                "--by",
+                "Major Genre",
+                "--where",
+                "`IMDB Rating` > 8",
+            ],
+            "names the class column",
+        ),
+        (vec!["--method", "transformer"], "either series"),
+        (vec!["--method", "copula", "--text", "Title"], "--text applies to transformer"),
+        (vec!["--method", "copula", "--guidance", "3"], "--guidance applies to diffusion"),
+    ] {
+        let output = run(
+            &data,
+            &[&["generate", "--from", movies.to_str().unwrap(), "--n", "5"][..], &args[..]].concat(),
+        );
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(says), "{args:?}: {}", stderr(&output));
+    }
+}
