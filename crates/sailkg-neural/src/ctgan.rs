@@ -87,17 +87,56 @@ impl<B: Backend> Critic<B> {
         self.l3.forward(leaky(self.l2.forward(leaky(self.l1.forward(x)))))
     }
 
-    /// E[(‖∇ₓ critic(x)‖ − 1)²], with the input gradient written out.
-    fn penalty(&self, x: Tensor<B, 2>) -> Tensor<B, 1> {
+    /// The critic's loss on `groups` real, then `groups` generated, then `groups` mixed inputs
+    /// stacked in one batch: E[critic(fake)] − E[critic(real)] + λ·E[(‖∇ₓ critic(mixed)‖ − 1)²],
+    /// the input gradient written out.
+    fn loss(&self, x: Tensor<B, 2>, groups: usize) -> Tensor<B, 1> {
         let h1 = self.l1.forward(x);
         let h2 = self.l2.forward(leaky(h1.clone()));
+        let score = self.l3.forward(leaky(h2.clone()));
+        let wasserstein = score.clone().narrow(0, groups, groups).mean() - score.narrow(0, 0, groups).mean();
+        let (h1, h2) = (h1.narrow(0, 2 * groups, groups), h2.narrow(0, 2 * groups, groups));
         // ∂score/∂a₂ = w₃ᵀ, through the slopes and the weights back to the input.
         let g2 = slope(h2) * self.l3.weight.val().transpose();
         let g1 = g2.matmul(self.l2.weight.val().transpose()) * slope(h1);
         let gx = g1.matmul(self.l1.weight.val().transpose());
         let norm = gx.powf_scalar(2.0).sum_dim(1).add_scalar(1e-12).sqrt();
-        (norm - 1.0).powf_scalar(2.0).mean()
+        wasserstein + (norm - 1.0).powf_scalar(2.0).mean().mul_scalar(PENALTY)
     }
+}
+
+fn tensor<C: Backend>(values: Vec<f32>, columns: usize, device: &C::Device) -> Tensor<C, 2> {
+    let rows = values.len() / columns;
+    Tensor::from_data(TensorData::new(values, [rows, columns]), device)
+}
+
+/// Standard normal noise for `rows` generator inputs.
+fn noise<C: Backend>(rows: usize, latent: usize, rng: &mut crate::Rng, device: &C::Device) -> Tensor<C, 2> {
+    tensor((0..rows * latent).map(|_| crate::transform::normal(rng)).collect(), latent, device)
+}
+
+/// The generator's raw output activated for the critic: tanh at α positions, Gumbel-softmax
+/// over one-hot blocks (noise from `rng`).
+fn activate<C: Backend>(out: Tensor<C, 2>, spans: &[Span], rng: &mut crate::Rng) -> Tensor<C, 2> {
+    let rows = out.dims()[0];
+    let device = out.device();
+    let parts = spans
+        .iter()
+        .map(|span| match *span {
+            Span::Tanh { start } => activation::tanh(out.clone().narrow(1, start, 1)),
+            Span::Softmax { start, size, .. } => {
+                let gumbel: Vec<f32> = (0..rows * size)
+                    .map(|_| {
+                        let u: f64 = rng.random::<f64>().clamp(1e-10, 1.0 - 1e-10);
+                        -(-u.ln()).ln() as f32
+                    })
+                    .collect();
+                let logits = out.clone().narrow(1, start, size) + tensor(gumbel, size, &device);
+                activation::softmax(logits.div_scalar(GUMBEL_TAU), 1)
+            }
+        })
+        .collect();
+    Tensor::cat(parts, 1)
 }
 
 /// Both networks, trained by two optimizers.
@@ -173,37 +212,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     fn tensor(&self, values: Vec<f32>, columns: usize) -> Tensor<B, 2> {
-        let rows = values.len() / columns;
-        Tensor::from_data(TensorData::new(values, [rows, columns]), &self.device)
-    }
-
-    fn noise(&self, rows: usize, rng: &mut crate::Rng) -> Tensor<B, 2> {
-        let z = (0..rows * self.shape.latent).map(|_| crate::transform::normal(rng)).collect();
-        self.tensor(z, self.shape.latent)
-    }
-
-    /// The generator's raw output activated for the critic: tanh at α positions,
-    /// Gumbel-softmax over one-hot blocks (noise from `rng`).
-    fn activate(&self, out: Tensor<B, 2>, rng: &mut crate::Rng) -> Tensor<B, 2> {
-        let rows = out.dims()[0];
-        let parts = self
-            .spans
-            .iter()
-            .map(|span| match *span {
-                Span::Tanh { start } => activation::tanh(out.clone().narrow(1, start, 1)),
-                Span::Softmax { start, size, .. } => {
-                    let gumbel: Vec<f32> = (0..rows * size)
-                        .map(|_| {
-                            let u: f64 = rng.random::<f64>().clamp(1e-10, 1.0 - 1e-10);
-                            -(-u.ln()).ln() as f32
-                        })
-                        .collect();
-                    let logits = out.clone().narrow(1, start, size) + self.tensor(gumbel, size);
-                    activation::softmax(logits.div_scalar(GUMBEL_TAU), 1)
-                }
-            })
-            .collect();
-        Tensor::cat(parts, 1)
+        tensor(values, columns, &self.device)
     }
 
     /// Rows with their conditional vectors, `pac` per critic input.
@@ -244,25 +253,28 @@ impl<B: AutodiffBackend> crate::Trainer<B> for Trainer<B> {
         let (w, cw) = (self.shape.width, self.shape.cond_width);
         let rows = x.len() / w;
         let real = self.tensor(x, w);
+        let cond_inner = tensor::<B::InnerBackend>(c.clone(), cw, &self.device);
         let cond = self.tensor(c, cw);
-        // The critic: real against generated rows, and the penalty between them.
-        let fake =
-            self.activate(self.gan.generator.forward(self.noise(rows, rng), cond.clone()), rng).detach();
+        // The critic: real against generated rows (generated without a graph), and the penalty
+        // between them, in one batch.
+        let fake = {
+            let generator = self.gan.generator.valid();
+            let out = generator.forward(noise(rows, self.shape.latent, rng, &self.device), cond_inner);
+            Tensor::<B, 2>::from_inner(activate(out, &self.spans, rng))
+        };
         let real = self.packed(real, cond.clone());
         let fake = self.packed(fake, cond.clone());
         let groups = real.dims()[0];
         let mix: Vec<f32> = (0..groups).map(|_| rng.random::<f32>()).collect();
         let mix = self.tensor(mix, 1);
-        let between = (real.clone() * mix.clone() + fake.clone() * (mix.neg() + 1.0)).detach();
-        let critic = &self.gan.critic;
-        let critic_loss = critic.forward(fake).mean() - critic.forward(real).mean()
-            + critic.penalty(between).mul_scalar(PENALTY);
+        let between = real.clone() * mix.clone() + fake.clone() * (mix.neg() + 1.0);
+        let critic_loss = self.gan.critic.loss(Tensor::cat(vec![real, fake, between], 0), groups);
         crate::loss_value(&critic_loss, "the critic")?;
         let grads = GradientsParams::from_grads(critic_loss.backward(), &self.gan.critic);
         self.gan = self.critic_optimizer.step(learning_rate, self.gan, grads);
         // The generator: fool the critic, and give the category asked for.
-        let out = self.gan.generator.forward(self.noise(rows, rng), cond.clone());
-        let fake = self.packed(self.activate(out.clone(), rng), cond.clone());
+        let out = self.gan.generator.forward(noise(rows, self.shape.latent, rng, &self.device), cond.clone());
+        let fake = self.packed(activate(out.clone(), &self.spans, rng), cond.clone());
         let generator_loss = self.gan.critic.forward(fake).mean().neg() + self.conditional_loss(&out, &cond);
         let value = crate::loss_value(&generator_loss, "the generator")?;
         let grads = GradientsParams::from_grads(generator_loss.backward(), &self.gan.generator);
