@@ -564,7 +564,11 @@ fn run<B: AutodiffBackend, T: Trainer<B>>(
 ) -> Result<(State, bool, Vec<u8>, usize), GenError> {
     let options = setup.options;
     let parameters = trainer.parameters();
-    let steps = data.rows.div_ceil(setup.batch);
+    // An epoch is a pass over the rows; the GAN's is ⌊rows / batch⌋ steps, as CTGAN counts it.
+    let steps = match setup.kind {
+        Kind::Ctgan => (data.rows / setup.batch).max(1),
+        Kind::Tvae | Kind::Diffusion => data.rows.div_ceil(setup.batch),
+    };
     let patience = if setup.kind == Kind::Ctgan { 0 } else { options.patience };
     let started = std::time::Instant::now();
     let mut state =

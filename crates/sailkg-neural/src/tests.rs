@@ -397,4 +397,18 @@ fn the_transformer_learns_series_and_text() {
     assert!(measures.character_similarity > 0.8, "{measures:?}");
     assert!(model.texts(5, Some(&["silent".to_owned()]), 1).is_err(), "an unknown class is refused");
     assert!(fit_text(&table, "nothing", None, &options, &mut |_| {}).is_err());
+    assert!(fit_text(&table, "name", Some("nothing"), &options, &mut |_| {}).is_err());
+    // Bad input: a constant series stays constant; too few values, a zero context, a bad
+    // temperature are refused with a reason.
+    let quick = SequenceOptions { epochs: 2, ..options };
+    let flat = fit_series("level", &[vec![3.0; 50]], false, &quick, &mut |_| {}).unwrap();
+    assert!(flat.paths(3, 20, 1).unwrap().concat().iter().all(|v| *v == 3.0));
+    for (groups, options, says) in [
+        (vec![vec![1.0, 2.0]], quick.clone(), "at least three values"),
+        (vec![vec![1.0; 10]], SequenceOptions { context: 0, ..quick.clone() }, "context"),
+        (vec![vec![1.0; 10]], SequenceOptions { temperature: 0.0, ..quick.clone() }, "temperature"),
+    ] {
+        let error = fit_series("x", &groups, false, &options, &mut |_| {}).unwrap_err().to_string();
+        assert!(error.contains(says), "{error}");
+    }
 }
