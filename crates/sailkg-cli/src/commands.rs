@@ -521,8 +521,16 @@ fn serve(config: Config, demo: bool) -> Result<()> {
         );
     }
     actix_web::rt::System::new().block_on(async move {
-        let running =
-            sailkg_server::start(config, store).map_err(|e| UserError(format!("cannot listen: {e}")))?;
+        let runner: sailkg_server::Runner = {
+            let (config, store) = (config.clone(), store.clone());
+            std::sync::Arc::new(
+                move |job: &sailkg_server::JobRequest, progress: sailkg_server::ProgressFn| {
+                    run_job(&config, &store, job, progress)
+                },
+            )
+        };
+        let running = sailkg_server::start_with_jobs(config, store, Some(runner))
+            .map_err(|e| UserError(format!("cannot listen: {e}")))?;
         for addr in &running.addrs {
             println!("SAIL-KG is serving http://{addr}/ (SPARQL at http://{addr}/sparql)");
         }
@@ -534,6 +542,60 @@ fn serve(config: Config, demo: bool) -> Result<()> {
             );
         }
         running.server.await.context("the server stopped with an error")
+    })
+}
+
+/// A server's generation job: the request read as `sailkg generate` flags, progress to the job's
+/// status.
+fn run_job(
+    config: &Config,
+    store: &sailkg_store::Store,
+    job: &sailkg_server::JobRequest,
+    progress: sailkg_server::ProgressFn,
+) -> std::result::Result<sailkg_server::JobOutcome, String> {
+    use clap::Parser;
+    let mut argv: Vec<String> = ["sailkg", "generate", "--from", &job.from, "--method", &job.method]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    argv.extend(["--n".to_owned(), job.n.to_string()]);
+    let optional = [
+        ("--where", job.condition.clone()),
+        ("--seed", job.seed.map(|s| s.to_string())),
+        ("--epochs", job.epochs.map(|e| e.to_string())),
+        ("--name", job.name.clone()),
+    ];
+    for (flag, value) in optional {
+        if let Some(value) = value {
+            argv.extend([flag.to_owned(), value]);
+        }
+    }
+    let cli = crate::Cli::try_parse_from(&argv).map_err(|e| {
+        // clap's message without its usage lines.
+        e.to_string()
+            .lines()
+            .take_while(|l| !l.starts_with("Usage:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_owned()
+    })?;
+    let Command::Generate(mut request) = cli.command else {
+        return Err("not a generation".into());
+    };
+    request.progress = Some(crate::ProgressSink(std::sync::Arc::new(move |p: &sailkg_neural::Progress| {
+        progress(sailkg_server::JobProgress {
+            epoch: p.epoch,
+            epochs: p.epochs,
+            loss: p.loss,
+            eta_seconds: p.eta_seconds,
+        })
+    })));
+    let generated = crate::generate::run(store, config, *request).map_err(|e| format!("{e:#}"))?;
+    Ok(sailkg_server::JobOutcome {
+        run: generated.run,
+        rows: generated.rows,
+        graphs: generated.graphs.into_iter().flatten().collect(),
     })
 }
 

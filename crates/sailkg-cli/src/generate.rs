@@ -24,7 +24,26 @@ struct Outcome {
     model: Option<String>,
 }
 
+/// What a generation made.
+pub(crate) struct Generated {
+    /// The run: its rows are `synthetic.<run>`.
+    pub(crate) run: String,
+    pub(crate) rows: usize,
+    /// The graphs it wrote (the catalogue; instances with --into-store).
+    pub(crate) graphs: Vec<Option<String>>,
+}
+
+/// `sailkg generate`.
 pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
+    let store = open(config)?;
+    let generated = run(&store, config, request)?;
+    reindex(&store, Change::Graphs(generated.graphs));
+    Ok(())
+}
+
+/// A generation on an open store (the command's, or a server's job); the caller updates the
+/// search index with the graphs it wrote.
+pub(crate) fn run(store: &sailkg_store::Store, config: &Config, request: Request) -> Result<Generated> {
     use crate::GenMethod as G;
     let condition = Condition::parse(request.condition.as_deref().unwrap_or(""))
         .map_err(|e| UserError(format!("--where: {e}")))?;
@@ -77,7 +96,6 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     if request.n == 0 {
         return Err(UserError("--n 0: ask for at least one row".into()).into());
     }
-    let store = open(config)?;
     // A taken name fails now, not after a long fit.
     if let Some(name) = &request.name
         && store.data_dir().join("tables").join("synthetic").join(format!("{name}.parquet")).exists()
@@ -85,12 +103,12 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         return Err(UserError(format!("synthetic.{name} exists already; choose another --name")).into());
     }
     let started = std::time::SystemTime::now();
-    let table = load_table(&store, config, &request.from)?;
+    let table = load_table(store, config, &request.from)?;
     let seed = request.seed.unwrap_or_else(|| {
         started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
     });
     let view = match request.from.strip_prefix("kg.") {
-        Some(view) if !Path::new(&request.from).exists() => view_columns(&store, config, view)?,
+        Some(view) if !Path::new(&request.from).exists() => view_columns(store, config, view)?,
         _ => None,
     };
     if request.into_store && (view.is_none() || series_method) {
@@ -105,7 +123,7 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
         generate_text(&request, &table, &condition, seed)?
     } else {
         let constraints = match &view {
-            Some(view) => shacl_constraints(&store, config, view)?,
+            Some(view) => shacl_constraints(store, config, view)?,
             None => Constraints::default(),
         };
         generate_rows(&request, &table, constraints, &condition, seed)?
@@ -143,7 +161,7 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     let html_path = dir.join(format!("{run}.report.html"));
     std::fs::write(&html_path, &outcome.html).with_context(|| html_path.display().to_string())?;
     record(
-        &store,
+        store,
         &run,
         &request,
         outcome.method,
@@ -156,11 +174,10 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     )?;
     let mut changed = vec![Some(vocab::GRAPH_CATALOG.to_owned())];
     if let (true, Some(view)) = (request.into_store, &view) {
-        let graph = write_instances(&store, &run, view, &outcome.batch)?;
+        let graph = write_instances(store, &run, view, &outcome.batch)?;
         println!("{} instances of <{}> written to <{graph}>", outcome.batch.num_rows(), view.class);
         changed.push(Some(graph));
     }
-    reindex(&store, Change::Graphs(changed));
     println!(
         "written to {} (SQL: synthetic.{run}), reports {} and {}",
         table_path.display(),
@@ -170,7 +187,7 @@ pub(crate) fn generate(config: &Config, request: Request) -> Result<()> {
     if let Some(out) = &request.out {
         println!("and to {}", out.display());
     }
-    Ok(())
+    Ok(Generated { run, rows: outcome.batch.num_rows(), graphs: changed })
 }
 
 /// The rows of `from` as a generator table.
@@ -354,7 +371,7 @@ fn generate_rows(
                 G::Diffusion => sailkg_neural::Kind::Diffusion,
                 _ => sailkg_neural::Kind::Tvae,
             };
-            let model = with_progress(options.epochs, &request.from, |progress| {
+            let model = with_progress(options.epochs, request, |progress| {
                 sailkg_neural::fit(kind, &train, &constraints, &options, progress)
             })?;
             training = Some(model.report.clone());
@@ -543,7 +560,7 @@ fn generate_series(
                 let groups: Vec<Vec<f64>> =
                     series.groups.iter().map(|g| g.iter().map(|row| row[0]).collect()).collect();
                 let options = sequence_options(request, seed);
-                with_progress(options.epochs, &request.from, |progress| {
+                with_progress(options.epochs, request, |progress| {
                     sailkg_neural::transformer::fit_series(column, &groups, integer, &options, progress)
                 })?
             }
@@ -690,23 +707,30 @@ fn generate_series(
     Ok(Outcome { method: name, batch, report, evaluation, html, model: Some(model_json) })
 }
 
-/// Runs a training with a progress bar of its epochs; its error is the user's, about `from`.
+/// Runs a training with a progress bar of its epochs (or reporting to the request's progress
+/// sink, a server job's status); its error is the user's, about `--from`.
 fn with_progress<T>(
     epochs: usize,
-    from: &str,
+    request: &Request,
     train: impl FnOnce(&mut dyn FnMut(&sailkg_neural::Progress)) -> Result<T, sailkg_gen::GenError>,
 ) -> Result<T> {
-    let bar = indicatif::ProgressBar::new(epochs as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} (eta {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let result = train(&mut |p| {
-        bar.set_position(p.epoch as u64);
-        bar.set_message(format!("loss {:.3}", p.loss));
-    });
-    bar.finish_and_clear();
-    result.map_err(|e| UserError(format!("{from}: {e}")).into())
+    let result = match &request.progress {
+        Some(sink) => train(&mut |p| (sink.0)(p)),
+        None => {
+            let bar = indicatif::ProgressBar::new(epochs as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} (eta {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let result = train(&mut |p| {
+                bar.set_position(p.epoch as u64);
+                bar.set_message(format!("loss {:.3}", p.loss));
+            });
+            bar.finish_and_clear();
+            result
+        }
+    };
+    result.map_err(|e| UserError(format!("{}: {e}", request.from)).into())
 }
 
 /// The transformer's settings from the flags.
@@ -808,7 +832,7 @@ fn generate_text(
         }
         None => {
             let options = sequence_options(request, seed);
-            with_progress(options.epochs, &request.from, |progress| {
+            with_progress(options.epochs, request, |progress| {
                 sailkg_neural::transformer::fit_text(table, column, class, &options, progress)
             })?
         }

@@ -351,10 +351,23 @@ pub struct GenerateArgs {
     /// Neural methods: where to train (cuda needs a build with --features cuda).
     #[arg(long, value_enum, default_value_t = TrainDevice::Cpu)]
     pub device: TrainDevice,
+    /// Where training progress goes instead of the progress bar (a server job's status).
+    #[arg(skip)]
+    pub progress: Option<ProgressSink>,
     /// With --from kg.<class>: also write the rows as instances of the class into the graph
     /// urn:sailkg:graph:synthetic/<run>, each prov:wasGeneratedBy the run.
     #[arg(long)]
     pub into_store: bool,
+}
+
+/// A listener of training progress.
+#[derive(Clone)]
+pub struct ProgressSink(pub std::sync::Arc<dyn Fn(&sailkg_neural::Progress) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressSink")
+    }
 }
 
 /// Formats for `sql --format`.

@@ -1,11 +1,13 @@
-//! The SAIL-KG HTTP server (actix-web): SPARQL 1.1 Protocol, Graph Store Protocol, service
-//! description, health, metrics and the embedded web page.
+//! The SAIL-KG HTTP server (actix-web): SPARQL 1.1 Protocol, Graph Store Protocol, SQL, search,
+//! reconciliation, generation jobs, service description, health, metrics and the embedded web
+//! page.
 //!
 //! Only this crate knows HTTP. It owns request parsing, content negotiation, authentication,
 //! limits and the mapping of errors to statuses; the store does the work.
 
 mod error;
 mod gsp;
+mod jobs;
 mod metrics;
 mod negotiate;
 mod reconcile;
@@ -15,6 +17,7 @@ mod sql;
 mod stream;
 
 pub use error::ApiError;
+pub use jobs::{JobOutcome, JobProgress, JobRequest, ProgressFn, Runner};
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Service, ServiceResponse};
@@ -36,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) search: Option<search::Search>,
     /// The SQL session, shared by `/sql` and the PostgreSQL wire protocol.
     pub(crate) sql: Arc<datafusion::prelude::SessionContext>,
+    /// Generation jobs.
+    pub(crate) jobs: Arc<jobs::Jobs>,
 }
 
 /// A started server.
@@ -52,7 +57,22 @@ pub struct RunningServer {
 
 /// Binds the server; run the returned future (`server.server.await`) to serve.
 pub fn start(config: Config, store: Store) -> std::io::Result<RunningServer> {
+    start_with_jobs(config, store, None)
+}
+
+/// Binds the server with generation jobs run by `runner` (`/api/generate`).
+pub fn start_with_jobs(
+    config: Config,
+    store: Store,
+    runner: Option<Runner>,
+) -> std::io::Result<RunningServer> {
     let search = search::Search::start(&store);
+    let indexer = search.clone();
+    let jobs = jobs::Jobs::start(runner, move |graphs| {
+        if let Some(search) = &indexer {
+            search.changed(search::Reindex::Graphs(graphs.into_iter().map(Some).collect()));
+        }
+    });
     let sql = Arc::new(
         sailkg_sql::session(&store, config.query_timeout())
             .map_err(|e| std::io::Error::other(e.to_string()))?,
@@ -67,6 +87,7 @@ pub fn start(config: Config, store: Store) -> std::io::Result<RunningServer> {
         metrics: Arc::new(metrics::Metrics::default()),
         search,
         sql,
+        jobs,
     };
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -131,6 +152,9 @@ fn app(
     let cors = Arc::new(state.config.server.cors_origins.clone());
     App::new()
         .app_data(web::Data::new(state))
+        .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|error, _| {
+            ApiError::new(StatusCode::BAD_REQUEST, format!("the JSON body: {error}")).into()
+        }))
         .wrap_fn(move |req, srv| {
             // CORS, closed unless origins are configured.
             let origin = req
@@ -213,6 +237,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/search", web::get().to(search::search))
     .route("/search/suggest", web::get().to(search::suggest))
     .route("/reconcile/preview", web::get().to(reconcile::preview))
+    .service(
+        web::resource("/api/generate")
+            .route(web::post().to(jobs::submit))
+            .route(web::get().to(jobs::list))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .route("/api/generate/{id}", web::get().to(jobs::status))
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics_page))
     .route("/", web::get().to(index));

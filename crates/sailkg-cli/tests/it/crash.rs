@@ -7,13 +7,21 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-struct Server {
+/// A `sailkg serve` process with the admin token, killed when dropped.
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Server {
-    fn start(data: &Path) -> Self {
+    pub(crate) fn start(data: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = sailkg(data)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -32,9 +40,8 @@ impl Server {
     }
 
     /// SIGKILL: no destructor, no flush, no graceful shutdown.
-    fn kill(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("wait");
+    fn kill(self) {
+        drop(self);
     }
 }
 
