@@ -87,7 +87,11 @@ pub(crate) fn run(store: &sailkg_store::Store, config: &Config, request: Request
         "table methods and transformer",
     )?;
     flag(request.logit_adjustment != 0.0 && !neural, "--logit-adjustment", "tvae, ctgan and diffusion")?;
-    flag(request.checkpoint.is_some() && !neural, "--checkpoint", "tvae, ctgan and diffusion")?;
+    flag(
+        request.checkpoint.is_some() && !neural && request.method != G::Transformer,
+        "--checkpoint",
+        "the neural methods",
+    )?;
     if let Some(f) = request.holdout
         && !(f > 0.0 && f < 1.0)
     {
@@ -746,6 +750,8 @@ fn sequence_options(request: &Request, seed: u64) -> sailkg_neural::transformer:
         context: request.context,
         temperature: request.temperature,
         top_k: request.top_k,
+        checkpoint: request.checkpoint.clone(),
+        resume: request.resume,
         ..Default::default()
     }
 }

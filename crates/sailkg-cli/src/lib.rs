@@ -341,8 +341,8 @@ pub struct GenerateArgs {
     /// The rank of the LoRA adapters.
     #[arg(long, default_value_t = 8)]
     pub rank: usize,
-    /// tvae, ctgan, diffusion: write a checkpoint (config.json, weights.bin, optimizer.bin)
-    /// into DIR every 10 epochs and at the end.
+    /// Neural methods: write a checkpoint (config.json, weights.bin, optimizer.bin) into DIR
+    /// every 10 epochs and at the end.
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Option<PathBuf>,
     /// Continue the training checkpointed in --checkpoint DIR up to --epochs.

@@ -571,19 +571,15 @@ fn run<B: AutodiffBackend, T: Trainer<B>>(
     };
     let patience = if setup.kind == Kind::Ctgan { 0 } else { options.patience };
     let started = std::time::Instant::now();
-    let mut state =
-        State { epoch: 0, first: f64::NAN, best: f64::INFINITY, last: f64::NAN, since_best: 0, seconds: 0.0 };
+    let mut state = State::default();
     if options.resume {
         let dir = options
             .checkpoint
             .as_deref()
             .ok_or_else(|| GenError::Input("--resume needs --checkpoint DIR".into()))?;
-        let checkpoint = Checkpoint::read(dir, setup.kind)?;
+        let checkpoint: Checkpoint = read_checkpoint(dir, setup.kind.name())?;
         checkpoint.check(setup.transform, setup.shape, options)?;
-        trainer = trainer.load(&|name| {
-            std::fs::read(dir.join(name))
-                .map_err(|e| GenError::Model(format!("{}: {e}", dir.join(name).display())))
-        })?;
+        trainer = trainer.load(&|name| checkpoint_file(dir, name))?;
         state = checkpoint.state;
     }
     let (before, resumed_at) = (state.seconds, state.epoch);
@@ -601,18 +597,7 @@ fn run<B: AutodiffBackend, T: Trainer<B>>(
             total += value;
         }
         let loss = total / steps as f64;
-        state.epoch = epoch;
-        if state.first.is_nan() {
-            state.first = loss;
-        }
-        state.last = loss;
-        if loss < state.best - 1e-3 * state.best.abs().max(1e-9) {
-            state.best = loss;
-            state.since_best = 0;
-        } else {
-            state.best = state.best.min(loss);
-            state.since_best += 1;
-        }
+        state.record(epoch, loss);
         let seconds = started.elapsed().as_secs_f64();
         state.seconds = before + seconds;
         let stop = patience > 0 && state.since_best >= patience;
@@ -654,6 +639,80 @@ struct State {
     seconds: f64,
 }
 
+impl Default for State {
+    fn default() -> Self {
+        Self { epoch: 0, first: f64::NAN, best: f64::INFINITY, last: f64::NAN, since_best: 0, seconds: 0.0 }
+    }
+}
+
+impl State {
+    /// An epoch's loss: an improvement is a fall of 0.1 % below the best.
+    fn record(&mut self, epoch: usize, loss: f64) {
+        self.epoch = epoch;
+        if self.first.is_nan() {
+            self.first = loss;
+        }
+        self.last = loss;
+        if loss < self.best - 1e-3 * self.best.abs().max(1e-9) {
+            self.best = loss;
+            self.since_best = 0;
+        } else {
+            self.best = self.best.min(loss);
+            self.since_best += 1;
+        }
+    }
+}
+
+/// Writes a checkpoint's files into `dir`, each whole then renamed, `config.json` last: a
+/// checkpoint is complete once it names its state.
+fn write_checkpoint(
+    dir: &std::path::Path,
+    mut files: Vec<(&str, Vec<u8>)>,
+    config: Vec<u8>,
+) -> Result<(), GenError> {
+    let io = |e: std::io::Error| GenError::Model(format!("checkpoint {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    files.push(("config.json", config));
+    for (name, bytes) in files {
+        let partial = dir.join(format!("{name}.partial"));
+        std::fs::write(&partial, bytes).map_err(io)?;
+        std::fs::rename(&partial, dir.join(name)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Reads a checkpoint's `config.json`, refusing one of another method or format version.
+fn read_checkpoint<T: serde::de::DeserializeOwned>(
+    dir: &std::path::Path,
+    method: &str,
+) -> Result<T, GenError> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| GenError::Input(format!("{}: {e} (no checkpoint to resume)", path.display())))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| GenError::Model(format!("{}: {e}", path.display())))?;
+    match (
+        value.get("format").and_then(serde_json::Value::as_u64),
+        value.get("method").and_then(|m| m.as_str()),
+    ) {
+        (Some(f), Some(m)) if f == u64::from(FORMAT) && m == method => {}
+        (f, m) => {
+            return Err(GenError::Input(format!(
+                "{} was made by another model or version ({} format {}); this training resumes {method} format {FORMAT}",
+                path.display(),
+                m.unwrap_or("unknown"),
+                f.map_or("unknown".into(), |f| f.to_string()),
+            )));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| GenError::Model(format!("{}: {e}", path.display())))
+}
+
+/// Reads one of a checkpoint's binary files.
+fn checkpoint_file(dir: &std::path::Path, name: &str) -> Result<Vec<u8>, GenError> {
+    std::fs::read(dir.join(name)).map_err(|e| GenError::Model(format!("{}: {e}", dir.join(name).display())))
+}
+
 /// A training checkpoint: `config.json` (format, method, transform, network shape, options,
 /// state) and the trainer's binary files (burn records), each written whole then renamed.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -673,8 +732,6 @@ impl Checkpoint {
         state: &State,
         trainer: &T,
     ) -> Result<(), GenError> {
-        let io = |e: std::io::Error| GenError::Model(format!("checkpoint {}: {e}", dir.display()));
-        std::fs::create_dir_all(dir).map_err(io)?;
         let checkpoint = Checkpoint {
             format: FORMAT,
             method: setup.kind,
@@ -684,39 +741,7 @@ impl Checkpoint {
             state: state.clone(),
         };
         let json = serde_json::to_vec_pretty(&checkpoint).map_err(|e| GenError::Model(e.to_string()))?;
-        let mut files = trainer.save()?;
-        // config.json last: a checkpoint is complete once it names the state.
-        files.push(("config.json", json));
-        for (name, bytes) in files {
-            let partial = dir.join(format!("{name}.partial"));
-            std::fs::write(&partial, bytes).map_err(io)?;
-            std::fs::rename(&partial, dir.join(name)).map_err(io)?;
-        }
-        Ok(())
-    }
-
-    fn read(dir: &std::path::Path, kind: Kind) -> Result<Self, GenError> {
-        let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| GenError::Input(format!("{}: {e} (no checkpoint to resume)", path.display())))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| GenError::Model(format!("{}: {e}", path.display())))?;
-        match (
-            value.get("format").and_then(serde_json::Value::as_u64),
-            value.get("method").and_then(|m| m.as_str()),
-        ) {
-            (Some(f), Some(m)) if f == u64::from(FORMAT) && m == kind.name() => {}
-            (f, m) => {
-                return Err(GenError::Input(format!(
-                    "{} was made by another model or version ({} format {}); this training resumes {} format {FORMAT}",
-                    path.display(),
-                    m.unwrap_or("unknown"),
-                    f.map_or("unknown".into(), |f| f.to_string()),
-                    kind.name()
-                )));
-            }
-        }
-        serde_json::from_value(value).map_err(|e| GenError::Model(format!("{}: {e}", path.display())))
+        write_checkpoint(dir, trainer.save()?, json)
     }
 
     /// Refuses a checkpoint of another table, network or training setup.

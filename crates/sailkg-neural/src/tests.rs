@@ -367,6 +367,21 @@ fn the_transformer_learns_series_and_text() {
     assert!(after > 0 && twelve * 2 > after, "{twelve} of {after} bursts decay to 12");
     let loaded = SequenceModel::from_json(&model.to_json()).unwrap();
     assert_eq!(loaded.paths(5, 30, 2).unwrap(), model.paths(5, 30, 2).unwrap(), "save → load → same paths");
+    // 4 + 4 epochs from a checkpoint give the model of 8.
+    let dir = std::env::temp_dir().join(format!("sailkg-transformer-checkpoint-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let eight = SequenceOptions { epochs: 8, ..options.clone() };
+    let straight = fit_series("rain", &groups, true, &eight, &mut |_| {}).unwrap();
+    let first = SequenceOptions { epochs: 4, checkpoint: Some(dir.clone()), ..options.clone() };
+    fit_series("rain", &groups, true, &first, &mut |_| {}).unwrap();
+    let resumed = SequenceOptions { checkpoint: Some(dir.clone()), resume: true, ..eight.clone() };
+    let mut epochs = Vec::new();
+    let model8 = fit_series("rain", &groups, true, &resumed, &mut |p| epochs.push(p.epoch)).unwrap();
+    assert_eq!(epochs, vec![5, 6, 7, 8]);
+    assert_eq!(model8.paths(3, 20, 1).unwrap(), straight.paths(3, 20, 1).unwrap());
+    let other = SequenceOptions { seed: 99, ..resumed };
+    assert!(fit_series("rain", &groups, true, &other, &mut |_| {}).unwrap_err().to_string().contains("seed"));
+    std::fs::remove_dir_all(&dir).ok();
     assert_eq!(model.paths(5, 30, 2).unwrap(), model.paths(5, 30, 2).unwrap());
 
     // Text after its class: quiet names are lower-case words, loud ones upper-case with a bang.

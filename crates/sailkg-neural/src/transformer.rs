@@ -198,6 +198,14 @@ pub struct SequenceOptions {
     pub temperature: f64,
     /// Sampling: only the k likeliest tokens (0: all).
     pub top_k: usize,
+    /// Write a checkpoint here every `checkpoint_every` epochs and at the end.
+    #[serde(default)]
+    pub checkpoint: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub checkpoint_every: usize,
+    /// Continue from the checkpoint in `checkpoint`.
+    #[serde(default)]
+    pub resume: bool,
 }
 
 impl Default for SequenceOptions {
@@ -213,6 +221,9 @@ impl Default for SequenceOptions {
             bins: 64,
             temperature: 1.0,
             top_k: 0,
+            checkpoint: None,
+            checkpoint_every: 10,
+            resume: false,
         }
     }
 }
@@ -231,6 +242,18 @@ pub struct SequenceModel {
 }
 
 const FORMAT: u32 = 1;
+
+/// A training checkpoint: `config.json` (format, tokens, shape, options, state), `weights.bin`,
+/// `optimizer.bin`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    format: u32,
+    method: String,
+    tokens: Tokens,
+    shape: SequenceShape,
+    options: SequenceOptions,
+    state: crate::State,
+}
 
 /// The sequences of a series table: one per group, values in time order.
 pub fn fit_series(
@@ -399,11 +422,36 @@ fn train<B: AutodiffBackend>(
     let batch = options.batch_size.min(windows.len()).max(1);
     let total_tokens: usize = sequences.iter().map(|s| s.len().saturating_sub(1)).sum();
     let steps = total_tokens.div_ceil(batch * (length - 1)).clamp(1, 200);
+    let mut state = crate::State::default();
+    if options.resume {
+        let dir = options
+            .checkpoint
+            .as_deref()
+            .ok_or_else(|| GenError::Input("--resume needs --checkpoint DIR".into()))?;
+        let checkpoint: Checkpoint = crate::read_checkpoint(dir, "transformer")?;
+        let same_tokens = serde_json::to_value(&checkpoint.tokens).ok() == serde_json::to_value(&tokens).ok();
+        if !same_tokens || checkpoint.shape != shape {
+            return Err(GenError::Input(
+                "the checkpoint was trained on other sequences or another shape".into(),
+            ));
+        }
+        if checkpoint.options.seed != options.seed || checkpoint.options.batch_size != options.batch_size {
+            return Err(GenError::Input("the checkpoint was trained with another seed or batch size".into()));
+        }
+        if checkpoint.state.epoch >= options.epochs {
+            return Err(GenError::Input(format!(
+                "the checkpoint has {} epochs already: ask for more than that with --epochs",
+                checkpoint.state.epoch
+            )));
+        }
+        model = crate::load_record(model, crate::checkpoint_file(dir, "weights.bin")?, device)?;
+        optimizer = crate::load_optimizer(optimizer, crate::checkpoint_file(dir, "optimizer.bin")?, device)?;
+        state = checkpoint.state;
+    }
     let started = std::time::Instant::now();
-    let (mut first, mut best, mut last, mut since_best, mut epochs_run) =
-        (f64::NAN, f64::INFINITY, f64::NAN, 0, 0);
+    let (before, resumed_at) = (state.seconds, state.epoch);
     let mut stopped_early = false;
-    for epoch in 1..=options.epochs {
+    for epoch in state.epoch + 1..=options.epochs {
         let mut rng = sailkg_gen::stream(options.seed, 0x7365_7100 + epoch);
         let mut total = 0.0;
         for _ in 0..steps {
@@ -437,32 +485,41 @@ fn train<B: AutodiffBackend>(
             total += value;
         }
         let loss = total / steps as f64;
-        epochs_run = epoch;
-        if epoch == 1 {
-            first = loss;
-        }
-        last = loss;
-        if loss < best - 1e-3 * best.abs().max(1e-9) {
-            best = loss;
-            since_best = 0;
-        } else {
-            best = best.min(loss);
-            since_best += 1;
-        }
+        state.record(epoch, loss);
         let seconds = started.elapsed().as_secs_f64();
+        state.seconds = before + seconds;
+        let stop = options.patience > 0 && state.since_best >= options.patience;
+        if let Some(dir) = &options.checkpoint
+            && (epoch % options.checkpoint_every.max(1) == 0 || epoch == options.epochs || stop)
+        {
+            let checkpoint = Checkpoint {
+                format: FORMAT,
+                method: "transformer".into(),
+                tokens: tokens.clone(),
+                shape: shape.clone(),
+                options: options.clone(),
+                state: state.clone(),
+            };
+            let json = serde_json::to_vec_pretty(&checkpoint).map_err(|e| GenError::Model(e.to_string()))?;
+            let files = vec![
+                ("weights.bin", crate::record(model.clone())?),
+                ("optimizer.bin", crate::record_optimizer(&optimizer)?),
+            ];
+            crate::write_checkpoint(dir, files, json)?;
+        }
         progress(&Progress {
             epoch,
             epochs: options.epochs,
             loss,
-            seconds,
-            eta_seconds: seconds / epoch as f64 * (options.epochs - epoch) as f64,
+            seconds: state.seconds,
+            eta_seconds: seconds / (epoch - resumed_at) as f64 * (options.epochs - epoch) as f64,
         });
-        if options.patience > 0 && since_best >= options.patience {
+        if stop {
             stopped_early = true;
             break;
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = state.seconds;
     Ok(SequenceModel {
         method: "transformer".into(),
         format: FORMAT,
@@ -470,13 +527,13 @@ fn train<B: AutodiffBackend>(
         shape,
         options: options.clone(),
         report: TrainingReport {
-            epochs_run,
+            epochs_run: state.epoch,
             stopped_early,
-            first_loss: first,
-            last_loss: last,
-            best_loss: best,
+            first_loss: state.first,
+            last_loss: state.last,
+            best_loss: state.best,
             seconds,
-            seconds_per_epoch: seconds / epochs_run.max(1) as f64,
+            seconds_per_epoch: seconds / state.epoch.max(1) as f64,
             parameters,
         },
         weights: crate::hex(&crate::record(model.valid())?),

@@ -1012,14 +1012,24 @@ fn generate_with_ctgan_diffusion_and_the_transformer() {
             run(&data, &["sql", &format!("SELECT count(*) AS n FROM synthetic.{method}"), "--format", "csv"]);
         assert_eq!(stdout(&output), "n\n120\n", "{}", stderr(&output));
     }
-    // A series: one path per entity learnt, 30 paths of 40 steps generated.
+    // A series: one path per entity learnt, 30 paths of 40 steps generated (checkpointed).
+    let checkpoint = dir.path().join("transformer-checkpoint");
     let series = ["--series", "Deaths", "--time", "Year", "--by", "Entity", "--epochs", "3", "--n", "30"];
     let output = run(
         &data,
         &[
             &["generate", "--from", disasters, "--method", "transformer"][..],
             &series[..],
-            &["--length", "40", "--seed", "2", "--name", "tseries"],
+            &[
+                "--length",
+                "40",
+                "--seed",
+                "2",
+                "--name",
+                "tseries",
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+            ],
         ]
         .concat(),
     );
@@ -1035,6 +1045,19 @@ fn generate_with_ctgan_diffusion_and_the_transformer() {
         ],
     );
     assert_eq!(stdout(&output), "n,ok\n1200,true\n", "{}", stderr(&output));
+    let resume = ["--epochs", "5", "--resume", "--seed", "2", "--name", "tseries2", "--checkpoint"];
+    let output = run(
+        &data,
+        &[
+            &["generate", "--from", disasters, "--method", "transformer"][..],
+            &series[..6],
+            &["--n", "3"],
+            &resume[..],
+            &[checkpoint.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
     // Text after its class: movie titles of a rare genre.
     let movies = shared().join("data/demo/movies.json");
     let model = dir.path().join("titles.json");
