@@ -78,8 +78,8 @@ pub enum Command {
         /// The update, or @FILE to read it from a file (@- for standard input).
         update: String,
     },
-    /// Serve the SPARQL endpoint, Graph Store, search, SQL and web page over HTTP, and SQL over
-    /// the PostgreSQL wire protocol with --pg-bind.
+    /// Serve the SPARQL endpoint, Graph Store, search, SQL, generation jobs (/api/generate) and
+    /// web page over HTTP, and SQL over the PostgreSQL wire protocol with --pg-bind.
     Serve {
         /// Address to listen on [default: 127.0.0.1:7878].
         #[arg(long, value_name = "ADDR")]
