@@ -281,17 +281,36 @@ pub fn fit(
             train::<Autodiff<Cpu>>(kind, table, constraints, options, progress, &Default::default())
         }
         #[cfg(feature = "cuda")]
-        Device::Cuda => train::<Autodiff<burn::backend::Cuda>>(
-            kind,
-            table,
-            constraints,
-            options,
-            progress,
-            &Default::default(),
-        ),
+        Device::Cuda => on_cuda(|| {
+            train::<Autodiff<burn::backend::Cuda>>(
+                kind,
+                table,
+                constraints,
+                options,
+                progress,
+                &Default::default(),
+            )
+        }),
         #[cfg(not(feature = "cuda"))]
         Device::Cuda => Err(cuda_missing()),
     }
+}
+
+/// Runs a CUDA training; burn's CUDA backend panics when no driver or device is there, which
+/// becomes an error that says so.
+#[cfg(feature = "cuda")]
+pub(crate) fn on_cuda<T>(train: impl FnOnce() -> Result<T, GenError>) -> Result<T, GenError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the CUDA backend failed");
+        Err(GenError::Input(format!(
+            "CUDA is not usable here ({}): check the NVIDIA driver (libcuda) and the GPU, or train with --device cpu",
+            reason.lines().next().unwrap_or(reason)
+        )))
+    })
 }
 
 #[cfg(not(feature = "cuda"))]

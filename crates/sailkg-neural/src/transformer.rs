@@ -384,9 +384,9 @@ fn fit(
             train::<Autodiff<crate::Cpu>>(tokens, sequences, options, progress, &Default::default())
         }
         #[cfg(feature = "cuda")]
-        Device::Cuda => {
+        Device::Cuda => crate::on_cuda(|| {
             train::<Autodiff<burn::backend::Cuda>>(tokens, sequences, options, progress, &Default::default())
-        }
+        }),
         #[cfg(not(feature = "cuda"))]
         Device::Cuda => Err(crate::cuda_missing()),
     }
