@@ -5,6 +5,7 @@
 //! Only this crate knows HTTP. It owns request parsing, content negotiation, authentication,
 //! limits and the mapping of errors to statuses; the store does the work.
 
+mod catalog;
 mod error;
 mod gsp;
 mod jobs;
@@ -244,6 +245,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .route("/api/generate/{id}", web::get().to(jobs::status))
+    .route("/api/catalog", web::get().to(catalog::list))
+    .route("/api/catalog/{dataset}", web::get().to(catalog::dataset))
+    .route("/openapi.json", web::get().to(catalog::openapi))
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics_page))
     .route("/", web::get().to(index));

@@ -1,5 +1,6 @@
 //! Integration tests of the server, all through real HTTP against a server on a RocksDB store.
 
+mod catalog;
 mod clients;
 mod conformance;
 mod lubm;

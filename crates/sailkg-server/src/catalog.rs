@@ -1,0 +1,134 @@
+//! `/api/catalog`: the catalogue as JSON for the web UI and scripts — the datasets with their
+//! versions, the generation and mapping runs, the class views — and `/api/catalog/{dataset}`: one
+//! dataset's columns with their profile and a sample of its newest version. Read through the
+//! SQL session's `meta.*` tables, so it says what `sailkg sql` says.
+
+use crate::{ApiError, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use std::sync::Arc;
+
+/// Rows of a dataset's sample.
+const SAMPLE_ROWS: usize = 20;
+
+/// Runs read-only statements on the shared session, each as a JSON array of rows.
+async fn rows(state: &AppState, statements: Vec<String>) -> Result<Vec<Vec<serde_json::Value>>, ApiError> {
+    let ctx = Arc::clone(&state.sql);
+    let timeout = state.config.query_timeout();
+    let max_rows = usize::try_from(state.config.sparql.max_result_rows).unwrap_or(usize::MAX);
+    web::block(move || -> Result<Vec<Vec<serde_json::Value>>, sailkg_sql::SqlError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| sailkg_sql::SqlError::Runtime(e.to_string()))?;
+        runtime.block_on(async {
+            let mut out = Vec::with_capacity(statements.len());
+            for statement in &statements {
+                let batches = sailkg_sql::run(&ctx, statement, timeout, max_rows).await?;
+                let json = sailkg_sql::to_json(&batches)?;
+                out.push(
+                    serde_json::from_slice(&json)
+                        .map_err(|e| sailkg_sql::SqlError::Runtime(e.to_string()))?,
+                );
+            }
+            Ok(out)
+        })
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| match e {
+        sailkg_sql::SqlError::Timeout(seconds) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the catalogue query ran past {seconds} s"),
+        ),
+        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    })
+}
+
+/// `GET /api/catalog`.
+pub(crate) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut answers = rows(
+        &state,
+        vec![
+            "SELECT * FROM meta.datasets ORDER BY name".into(),
+            "SELECT * FROM meta.runs ORDER BY started DESC".into(),
+            "SELECT view, class, instances FROM meta.classes ORDER BY view".into(),
+        ],
+    )
+    .await?;
+    let classes = answers.pop().unwrap_or_default();
+    let runs = answers.pop().unwrap_or_default();
+    let datasets = answers.pop().unwrap_or_default();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"datasets": datasets, "runs": runs, "classes": classes})))
+}
+
+/// Whether `name` can be a dataset name (and so be quoted into SQL safely).
+fn is_dataset_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// `GET /api/catalog/{dataset}`.
+pub(crate) async fn dataset(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name.into_inner();
+    if !is_dataset_name(&name) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no dataset {name:?}")));
+    }
+    let mut answer = rows(&state, vec![format!("SELECT * FROM meta.datasets WHERE name = '{name}'")]).await?;
+    let Some(dataset) = answer.pop().and_then(|mut rows| rows.pop()) else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no dataset {name:?}")));
+    };
+    let version = dataset["latest_version"].as_str().unwrap_or_default().replace('\'', "''");
+    let mut answers = rows(
+        &state,
+        vec![
+            format!(
+                "SELECT name, datatype, null_share, distinct_count, min, max FROM meta.columns \
+                 WHERE source = '{name}' AND version = '{version}'"
+            ),
+            format!("SELECT * FROM source.\"{name}\" LIMIT {SAMPLE_ROWS}"),
+        ],
+    )
+    .await?;
+    let sample = answers.pop().unwrap_or_default();
+    let columns = answers.pop().unwrap_or_default();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"dataset": dataset, "columns": columns, "sample": sample})))
+}
+
+/// `GET /openapi.json`: the HTTP API, OpenAPI 3.1.
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(include_str!("openapi.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dataset_names_are_checked_before_they_reach_sql() {
+        for ok in ["airports", "flights-5k", "a_b.c"] {
+            assert!(super::is_dataset_name(ok), "{ok}");
+        }
+        for bad in ["", "x'; DROP", "a b", "\"q\"", "a/b"] {
+            assert!(!super::is_dataset_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_openapi_document_is_json_and_names_the_routes() {
+        let document: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+        for path in [
+            "/sparql",
+            "/sql",
+            "/api/generate",
+            "/api/generate/{id}",
+            "/api/catalog",
+            "/api/catalog/{dataset}",
+        ] {
+            assert!(document["paths"].get(path).is_some(), "{path}");
+        }
+    }
+}
