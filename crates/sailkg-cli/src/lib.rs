@@ -614,6 +614,21 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn the_pipeline_language_knows_exactly_the_table_methods() {
+        use clap::ValueEnum;
+        let names: Vec<String> = super::GenMethod::value_variants()
+            .iter()
+            .filter(|m| !matches!(m, super::GenMethod::BlockBootstrap | super::GenMethod::Sde))
+            .filter_map(|m| m.to_possible_value().map(|v| v.get_name().to_owned()))
+            .collect();
+        let mut known: Vec<String> = sailkg_pipeline::METHODS.iter().map(|m| m.to_string()).collect();
+        let mut names = names;
+        names.sort();
+        known.sort();
+        assert_eq!(names, known);
+    }
+
+    #[test]
     fn help_names_every_environment_override() {
         for (var, _) in sailkg_core::ENV_OVERRIDES {
             assert!(super::ENV_HELP.contains(var), "--help does not mention {var}");

@@ -1,0 +1,513 @@
+//! The SAIL-KG pipeline language: one TOML file declares the sources to ingest, the ontologies and
+//! shapes to load, the mappings and link specifications to run, and the generation jobs; this
+//! crate reads it, validates all of it at once — every error with its file, line and column and a
+//! hint — and plans it as a graph of steps. (Running the plan, with content hashes to skip steps
+//! whose inputs are unchanged, comes with `sailkg run`.)
+//!
+//! ```toml
+//! [pipeline]
+//! name = "demo"
+//!
+//! [[source]]
+//! name = "disasters"
+//! path = "data/disasters.csv"      # relative to this file
+//!
+//! [[ontology]]
+//! path = "ontologies/demo.ttl"
+//!
+//! [[mapping]]
+//! path = "mappings/disasters.yml"  # RML (.ttl) or YARRRML (.yml)
+//!
+//! [[generate]]
+//! name = "rare_disasters"
+//! from = "disasters"                # a source above, or kg.<class>
+//! method = "copula"
+//! where = "Entity = 'Mass movement (dry)'"
+//! n = 200
+//! seed = 1
+//! ```
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The generation methods a job may name (those of `sailkg generate` for tables).
+pub const METHODS: [&str; 10] =
+    ["bootstrap", "copula", "smote", "mh", "langevin", "tilt", "tvae", "ctgan", "diffusion", "transformer"];
+
+/// Input formats a source may name (`auto`: from the file).
+pub const FORMATS: [&str; 11] =
+    ["auto", "csv", "tsv", "json", "ndjson", "geojson", "parquet", "xlsx", "text", "image", "series"];
+
+/// Rows a job may ask for.
+pub const MAX_ROWS: u64 = 1_000_000;
+
+/// A mistake in a pipeline file, where it is, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every mistake found in a pipeline file (at least one).
+#[derive(Debug, Clone)]
+pub struct Invalid(pub Vec<Located>);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    pipeline: Option<Spanned<RawHeader>>,
+    #[serde(default)]
+    source: Vec<Spanned<RawSource>>,
+    #[serde(default)]
+    ontology: Vec<Spanned<RawFile>>,
+    #[serde(default)]
+    shapes: Vec<Spanned<RawFile>>,
+    #[serde(default)]
+    mapping: Vec<Spanned<RawFile>>,
+    #[serde(default)]
+    link: Vec<Spanned<RawFile>>,
+    #[serde(default)]
+    generate: Vec<Spanned<RawGenerate>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    path: Spanned<String>,
+    format: Option<Spanned<String>>,
+    rules: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    path: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGenerate {
+    name: Spanned<String>,
+    from: Spanned<String>,
+    method: Option<Spanned<String>>,
+    #[serde(rename = "where")]
+    condition: Option<Spanned<String>>,
+    n: Spanned<i64>,
+    seed: Option<Spanned<i64>>,
+    epochs: Option<Spanned<i64>>,
+}
+
+/// A validated pipeline; paths are resolved against the pipeline file's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub file: PathBuf,
+    pub name: String,
+    pub sources: Vec<Source>,
+    pub ontologies: Vec<PathBuf>,
+    pub shapes: Vec<PathBuf>,
+    pub mappings: Vec<PathBuf>,
+    pub links: Vec<PathBuf>,
+    pub jobs: Vec<Job>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub name: String,
+    pub path: PathBuf,
+    pub format: String,
+    pub rules: Option<PathBuf>,
+}
+
+/// A generation job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub name: String,
+    /// A source of the pipeline, or an SQL table (`kg.<class>`, `synthetic.<run>`).
+    pub from: String,
+    pub method: String,
+    pub condition: Option<String>,
+    pub n: u64,
+    pub seed: Option<u64>,
+    pub epochs: Option<u64>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    Ingest,
+    Ontology,
+    Shapes,
+    Map,
+    Link,
+    Generate,
+}
+
+/// One step of the plan: its id, what it does, the files it reads, the steps it waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: String,
+    pub kind: StepKind,
+    pub inputs: Vec<PathBuf>,
+    pub after: Vec<String>,
+}
+
+/// Line and column (1-based, characters) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Whether `name` can name a table (letters, digits, underscores; a letter first).
+fn is_sql_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The closest of `candidates` to `word`, when it is close.
+fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut previous = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let substitution = previous + usize::from(ca != *cb);
+                previous = row[j + 1];
+                row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+            }
+        }
+        row[b.len()]
+    }
+    candidates
+        .into_iter()
+        .map(|c| (distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    folder: PathBuf,
+    errors: Vec<Located>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, at: usize, message: impl Into<String>, hint: Option<String>) {
+        let (line, column) = position(self.text, at);
+        self.errors.push(Located { file: self.file.to_owned(), line, column, message: message.into(), hint });
+    }
+
+    /// A value that must be one of `known` (`default` when left out).
+    fn one_of(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        known: &[&str],
+        what: &str,
+        default: &str,
+    ) -> String {
+        let Some(value) = value else { return default.to_owned() };
+        if !known.contains(&value.get_ref().as_str()) {
+            let list = known.join(", ");
+            let hint = match closest(value.get_ref(), known.iter().copied()) {
+                Some(near) => format!("did you mean {near:?}? {what}s: {list}"),
+                None => format!("{what}s: {list}"),
+            };
+            self.error(value.span().start, format!("unknown {what} {:?}", value.get_ref()), Some(hint));
+        }
+        value.get_ref().clone()
+    }
+
+    /// A name that becomes `table` (`source.<name>`, `synthetic.<name>`), unique among `taken`.
+    fn name(&mut self, name: &Spanned<String>, what: &str, table: &str, taken: bool) {
+        if !is_sql_name(name.get_ref()) {
+            self.error(
+                name.span().start,
+                format!("{what} name {:?}", name.get_ref()),
+                Some(format!(
+                    "use letters, digits and underscores, starting with a letter: it names the table {table}"
+                )),
+            );
+        } else if taken {
+            self.error(
+                name.span().start,
+                format!("a second {what} named {:?}", name.get_ref()),
+                Some(format!("{what} names are unique")),
+            );
+        }
+    }
+
+    /// A file that must exist, resolved against the pipeline's folder.
+    fn file(&mut self, path: &Spanned<String>, what: &str) -> PathBuf {
+        let resolved = self.folder.join(path.get_ref());
+        if !resolved.is_file() {
+            self.error(
+                path.span().start,
+                format!("{what} {:?} does not exist", path.get_ref()),
+                Some(format!("paths are relative to the pipeline file's folder ({})", self.folder.display())),
+            );
+        }
+        resolved
+    }
+}
+
+impl Pipeline {
+    /// Reads and validates the pipeline file at `path`.
+    pub fn read(path: &Path) -> Result<Self, Invalid> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Invalid(vec![Located {
+                file: path.to_owned(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read the pipeline: {e}"),
+                hint: None,
+            }])
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates the pipeline `text`, read from `file` (paths resolve against its folder).
+    pub fn parse(file: &Path, text: &str) -> Result<Self, Invalid> {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| position(text, s.start));
+            Invalid(vec![Located {
+                file: file.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+                hint: Some(
+                    "a pipeline has [pipeline], [[source]], [[ontology]], [[shapes]], [[mapping]], [[link]] and [[generate]]; see config/pipeline.example.toml".into(),
+                ),
+            }])
+        })?;
+        let folder = file.parent().map(Path::to_owned).unwrap_or_default();
+        let mut check = Checker { file, text, folder, errors: Vec::new() };
+        let name = match &raw.pipeline {
+            Some(header) => {
+                let name = &header.get_ref().name;
+                if !is_sql_name(name.get_ref()) {
+                    check.error(
+                        name.span().start,
+                        format!("pipeline name {:?}", name.get_ref()),
+                        Some("use letters, digits and underscores, starting with a letter".into()),
+                    );
+                }
+                name.get_ref().clone()
+            }
+            None => {
+                check.error(
+                    0,
+                    "no [pipeline] table",
+                    Some("start the file with [pipeline] and name = \"...\"".into()),
+                );
+                String::new()
+            }
+        };
+        let mut sources: Vec<Source> = Vec::new();
+        for source in &raw.source {
+            let s = source.get_ref();
+            let name = s.name.get_ref();
+            check.name(&s.name, "source", "source.<name>", sources.iter().any(|other| &other.name == name));
+            let path = check.file(&s.path, "source file");
+            let format = check.one_of(s.format.as_ref(), &FORMATS, "format", "auto");
+            let rules = s.rules.as_ref().map(|rules| check.file(rules, "rules file"));
+            sources.push(Source { name: name.clone(), path, format, rules });
+        }
+        let ontologies =
+            raw.ontology.iter().map(|o| check.file(&o.get_ref().path, "ontology file")).collect();
+        let shapes = raw.shapes.iter().map(|o| check.file(&o.get_ref().path, "shapes file")).collect();
+        let mut mappings = Vec::new();
+        for mapping in &raw.mapping {
+            let path = &mapping.get_ref().path;
+            let resolved = check.file(path, "mapping file");
+            let extension = resolved.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            if !matches!(extension.as_str(), "ttl" | "yml" | "yaml") {
+                check.error(
+                    path.span().start,
+                    format!("mapping {:?} is neither RML (.ttl) nor YARRRML (.yml)", path.get_ref()),
+                    None,
+                );
+            }
+            mappings.push(resolved);
+        }
+        let links = raw.link.iter().map(|l| check.file(&l.get_ref().path, "link specification")).collect();
+        let mut jobs: Vec<Job> = Vec::new();
+        for job in &raw.generate {
+            let g = job.get_ref();
+            let name = g.name.get_ref();
+            check.name(&g.name, "job", "synthetic.<name>", jobs.iter().any(|other| &other.name == name));
+            let from = g.from.get_ref();
+            let declared = sources.iter().any(|s| &s.name == from);
+            let table =
+                from.starts_with("kg.") || from.starts_with("synthetic.") || from.starts_with("source.");
+            if !declared && !table {
+                let hint = match closest(from, sources.iter().map(|s| s.name.as_str())) {
+                    Some(near) => format!("did you mean {near:?}?"),
+                    None => format!(
+                        "name a [[source]] of this pipeline ({}) or a class view kg.<class>",
+                        sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                check.error(g.from.span().start, format!("no source {from:?}"), Some(hint));
+            }
+            let method = check.one_of(g.method.as_ref(), &METHODS, "method", "copula");
+            if let Some(condition) = &g.condition
+                && let Err(e) = sailkg_gen::Condition::parse(condition.get_ref())
+            {
+                // Point inside the string: its opening quote, then the column the parser gives.
+                let inside = match &e {
+                    sailkg_gen::GenError::Condition { column, .. } => {
+                        let text = condition.get_ref();
+                        text.char_indices().nth(column.saturating_sub(1)).map_or(text.len(), |(i, _)| i)
+                    }
+                    _ => 0,
+                };
+                check.error(
+                    condition.span().start + 1 + inside,
+                    format!("where: {e}"),
+                    Some("e.g. \"Entity = 'Flood'\" or \"magnitude >= 7 and depth < 70\"".into()),
+                );
+            }
+            let n = *g.n.get_ref();
+            if n < 1 || n as u64 > MAX_ROWS {
+                check.error(
+                    g.n.span().start,
+                    format!("n = {n}"),
+                    Some(format!("ask for 1 to {MAX_ROWS} rows")),
+                );
+            }
+            let non_negative = |value: &Option<Spanned<i64>>, what: &str, check: &mut Checker| {
+                value.as_ref().and_then(|v| {
+                    if *v.get_ref() < 0 {
+                        check.error(
+                            v.span().start,
+                            format!("{what} = {}", v.get_ref()),
+                            Some(format!("{what} is a non-negative integer")),
+                        );
+                        None
+                    } else {
+                        Some(*v.get_ref() as u64)
+                    }
+                })
+            };
+            let seed = non_negative(&g.seed, "seed", &mut check);
+            let epochs = non_negative(&g.epochs, "epochs", &mut check);
+            jobs.push(Job {
+                name: name.clone(),
+                from: from.clone(),
+                method,
+                condition: g.condition.as_ref().map(|c| c.get_ref().clone()),
+                n: n.max(0) as u64,
+                seed,
+                epochs,
+            });
+        }
+        if check.errors.is_empty() {
+            Ok(Self { file: file.to_owned(), name, sources, ontologies, shapes, mappings, links, jobs })
+        } else {
+            Err(Invalid(check.errors))
+        }
+    }
+
+    /// The steps in an order that respects their dependencies: sources, ontologies and shapes
+    /// first; mappings after every source and ontology; links after every mapping; a job after
+    /// its source, or, for a class view, after the mappings, links and shapes.
+    pub fn plan(&self) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let ingests: Vec<String> = self.sources.iter().map(|s| format!("ingest:{}", s.name)).collect();
+        for (source, id) in self.sources.iter().zip(&ingests) {
+            let mut inputs = vec![source.path.clone()];
+            inputs.extend(source.rules.clone());
+            steps.push(Step { id: id.clone(), kind: StepKind::Ingest, inputs, after: Vec::new() });
+        }
+        let file_steps = |kind: StepKind, prefix: &str, files: &[PathBuf], after: &[String]| -> Vec<Step> {
+            files
+                .iter()
+                .map(|f| Step {
+                    id: format!(
+                        "{prefix}:{}",
+                        f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                    ),
+                    kind: kind.clone(),
+                    inputs: vec![f.clone()],
+                    after: after.to_vec(),
+                })
+                .collect()
+        };
+        let ontologies = file_steps(StepKind::Ontology, "ontology", &self.ontologies, &[]);
+        let shapes = file_steps(StepKind::Shapes, "shapes", &self.shapes, &[]);
+        let before_mapping: Vec<String> =
+            ingests.iter().cloned().chain(ontologies.iter().map(|s| s.id.clone())).collect();
+        let mappings = file_steps(StepKind::Map, "map", &self.mappings, &before_mapping);
+        let links = file_steps(
+            StepKind::Link,
+            "link",
+            &self.links,
+            &mappings.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        );
+        let graph_ready: Vec<String> =
+            mappings.iter().chain(&links).chain(&shapes).map(|s| s.id.clone()).collect();
+        steps.extend(ontologies);
+        steps.extend(shapes);
+        steps.extend(mappings);
+        steps.extend(links);
+        for job in &self.jobs {
+            let after = if self.sources.iter().any(|s| s.name == job.from) {
+                vec![format!("ingest:{}", job.from)]
+            } else {
+                graph_ready.clone()
+            };
+            steps.push(Step {
+                id: format!("generate:{}", job.name),
+                kind: StepKind::Generate,
+                inputs: Vec::new(),
+                after,
+            });
+        }
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests;
