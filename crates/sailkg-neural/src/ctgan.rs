@@ -164,16 +164,17 @@ fn gan<B: Backend>(shape: &Shape, device: &B::Device, seed: Option<u64>) -> Gan<
     })
 }
 
+type CondBlock<B> = ((usize, usize), (usize, usize), Option<Tensor<B, 1>>);
+
 pub(crate) struct Trainer<B: AutodiffBackend> {
     gan: Gan<B>,
     generator_optimizer: OptimizerAdaptor<Adam, Gan<B>, B>,
     critic_optimizer: OptimizerAdaptor<Adam, Gan<B>, B>,
     shape: Shape,
     spans: Vec<Span>,
-    /// Per conditional column: its block in the encoded row (start, size) and in the
-    /// conditional vector (offset, slots).
-    cond_blocks: Vec<((usize, usize), (usize, usize))>,
-    layout: Layout<B>,
+    /// Per conditional column: its block in the encoded row (start, size), in the conditional
+    /// vector (offset, slots), and its logit adjustment.
+    cond_blocks: Vec<CondBlock<B>>,
     device: B::Device,
 }
 
@@ -196,7 +197,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         let cond_blocks = cond
             .iter()
             .map(|&(column, offset, slots)| {
-                ((transform.offsets[column], transform.encodings[column].width()), (offset, slots))
+                let start = transform.offsets[column];
+                let prior =
+                    layout.softmax.iter().find(|((s, _), _)| *s == start).and_then(|(_, p)| p.clone());
+                ((start, transform.encodings[column].width()), (offset, slots), prior)
             })
             .collect();
         Self {
@@ -206,7 +210,6 @@ impl<B: AutodiffBackend> Trainer<B> {
             shape: shape.clone(),
             spans: transform.spans(),
             cond_blocks,
-            layout,
             device: device.clone(),
         }
     }
@@ -228,9 +231,10 @@ impl<B: AutodiffBackend> Trainer<B> {
     fn conditional_loss(&self, out: &Tensor<B, 2>, cond: &Tensor<B, 2>) -> Tensor<B, 1> {
         let rows = out.dims()[0];
         let mut loss = Tensor::<B, 1>::zeros([1], &self.device);
-        for &((start, size), (offset, slots)) in &self.cond_blocks {
+        for ((start, size), (offset, slots), prior) in &self.cond_blocks {
+            let (start, size, offset, slots) = (*start, *size, *offset, *slots);
             let mut logits = out.clone().narrow(1, start, size);
-            if let Some((_, Some(prior))) = self.layout.softmax.iter().find(|((s, _), _)| *s == start) {
+            if let Some(prior) = prior {
                 logits = logits + prior.clone().unsqueeze::<2>();
             }
             let log_p = activation::log_softmax(logits, 1).narrow(1, 0, slots);

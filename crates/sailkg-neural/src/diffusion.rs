@@ -251,6 +251,8 @@ pub(crate) fn generate<B: Backend>(
         c.extend(std::iter::repeat_n(0.0, rows * cw));
     }
     let c = Tensor::<B, 2>::from_data(TensorData::new(c, [copies * rows, cw]), &device);
+    // One block's weights, reused.
+    let mut weights: Vec<f64> = Vec::new();
     for t in (1..=shape.steps).rev() {
         let (ab, abp, a) = (alpha_bar[t], alpha_bar[t - 1], alpha[t]);
         let mut time = Vec::with_capacity(tw);
@@ -290,30 +292,30 @@ pub(crate) fn generate<B: Backend>(
                         };
                     }
                     Span::Softmax { start, size, .. } => {
-                        let k = size as f64;
-                        let logits: Vec<f64> = (0..size).map(|j| value(row + start + j)).collect();
-                        let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                        let mut x0: Vec<f64> = logits
-                            .iter()
-                            .enumerate()
-                            .map(|(j, l)| (l - top).exp() * f64::from(allowed[start + j]))
-                            .collect();
-                        let total: f64 = x0.iter().sum();
+                        let (k, at) = (size as f64, row + start);
+                        let top = (0..size).map(|j| value(at + j)).fold(f64::NEG_INFINITY, f64::max);
+                        weights.clear();
+                        weights.extend(
+                            (0..size).map(|j| (value(at + j) - top).exp() * f64::from(allowed[start + j])),
+                        );
+                        let mut total: f64 = weights.iter().sum();
                         if !(total > 0.0 && total.is_finite()) {
                             // Nothing allowed has mass: uniform over the allowed.
-                            x0 = (0..size).map(|j| f64::from(allowed[start + j]).max(1e-12)).collect();
+                            for (j, w) in weights.iter_mut().enumerate() {
+                                *w = f64::from(allowed[start + j]).max(1e-12);
+                            }
+                            total = weights.iter().sum();
                         }
-                        let total: f64 = x0.iter().sum();
-                        let current = (0..size).position(|j| x[row + start + j] > 0.5).unwrap_or(0);
-                        let posterior: Vec<f64> = (0..size)
-                            .map(|j| {
-                                let x0j = x0[j] / total;
-                                let l = a * f64::from(u8::from(j == current)) + (1.0 - a) / k;
-                                // At the last step only x₀ matters: land on an allowed category.
-                                if t == 1 { x0j } else { l * (abp * x0j + (1.0 - abp) / k) }
-                            })
-                            .collect();
-                        let chosen = draw(&posterior, rng);
+                        let current = (0..size).position(|j| x[at + j] > 0.5).unwrap_or(0);
+                        // The posterior q(xₜ₋₁ | xₜ, x̂₀) in place; at the last step only x̂₀
+                        // matters: land on an allowed category.
+                        if t > 1 {
+                            for (j, w) in weights.iter_mut().enumerate() {
+                                let left = a * f64::from(u8::from(j == current)) + (1.0 - a) / k;
+                                *w = left * (abp * *w / total + (1.0 - abp) / k);
+                            }
+                        }
+                        let chosen = draw(&weights, rng);
                         x[row + start..row + start + size].fill(0.0);
                         x[row + start + chosen] = 1.0;
                     }

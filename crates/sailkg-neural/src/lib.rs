@@ -589,7 +589,6 @@ fn run<B: AutodiffBackend, T: Trainer<B>>(
         Kind::Tvae | Kind::Diffusion => data.rows.div_ceil(setup.batch),
     };
     let patience = if setup.kind == Kind::Ctgan { 0 } else { options.patience };
-    let started = std::time::Instant::now();
     let mut state = State::default();
     if options.resume {
         let dir = options
@@ -601,9 +600,9 @@ fn run<B: AutodiffBackend, T: Trainer<B>>(
         trainer = trainer.load(&|name| checkpoint_file(dir, name))?;
         state = checkpoint.state;
     }
-    let (before, resumed_at) = (state.seconds, state.epoch);
-    let mut stopped_early = false;
-    for epoch in state.epoch + 1..=options.epochs {
+    let checkpoint = (options.checkpoint.as_deref(), options.checkpoint_every);
+    let mut epochs = Epochs::new(state, options.epochs, patience, checkpoint, progress)?;
+    for epoch in epochs.left() {
         // Each epoch's draws come from its own stream, so a resumed run continues exactly.
         let mut rng = sailkg_gen::stream(options.seed, 0x7472_6169 + epoch);
         let mut total = 0.0;
@@ -615,30 +614,14 @@ fn run<B: AutodiffBackend, T: Trainer<B>>(
                 .map_err(|e| GenError::Input(format!("epoch {epoch}: {e}")))?;
             total += value;
         }
-        let loss = total / steps as f64;
-        state.record(epoch, loss);
-        let seconds = started.elapsed().as_secs_f64();
-        state.seconds = before + seconds;
-        let stop = patience > 0 && state.since_best >= patience;
-        if let Some(dir) = &options.checkpoint
-            && (epoch % options.checkpoint_every.max(1) == 0 || epoch == options.epochs || stop)
+        if epochs
+            .end(epoch, total / steps as f64, |dir, state| Checkpoint::write(dir, setup, state, &trainer))?
         {
-            Checkpoint::write(dir, setup, &state, &trainer)?;
-        }
-        progress(&Progress {
-            epoch,
-            epochs: options.epochs,
-            loss,
-            seconds: state.seconds,
-            eta_seconds: seconds / (epoch - resumed_at) as f64 * (options.epochs - epoch) as f64,
-        });
-        if stop {
-            stopped_early = true;
             break;
         }
     }
     let weights = trainer.export()?;
-    Ok((state, stopped_early, weights, parameters))
+    Ok((epochs.state, epochs.stopped_early, weights, parameters))
 }
 
 fn recorder() -> BinBytesRecorder<FullPrecisionSettings> {
@@ -679,6 +662,82 @@ impl State {
             self.best = self.best.min(loss);
             self.since_best += 1;
         }
+    }
+}
+
+/// What every training loop shares at the end of an epoch: the loss recorded, early stopping,
+/// a checkpoint when one is due, progress with the ETA.
+struct Epochs<'a> {
+    state: State,
+    epochs: usize,
+    patience: usize,
+    checkpoint: Option<&'a std::path::Path>,
+    every: usize,
+    started: std::time::Instant,
+    /// Seconds and epochs of the run this one resumes.
+    before: (f64, usize),
+    stopped_early: bool,
+    progress: &'a mut dyn FnMut(&Progress),
+}
+
+impl<'a> Epochs<'a> {
+    /// Training from `state` (a resumed checkpoint's, or a fresh one) up to `epochs`.
+    fn new(
+        state: State,
+        epochs: usize,
+        patience: usize,
+        checkpoint: (Option<&'a std::path::Path>, usize),
+        progress: &'a mut dyn FnMut(&Progress),
+    ) -> Result<Self, GenError> {
+        if state.epoch > 0 && state.epoch >= epochs {
+            return Err(GenError::Input(format!(
+                "the checkpoint has {} epochs already: ask for more than that with --epochs",
+                state.epoch
+            )));
+        }
+        Ok(Self {
+            before: (state.seconds, state.epoch),
+            state,
+            epochs,
+            patience,
+            checkpoint: checkpoint.0,
+            every: checkpoint.1.max(1),
+            started: std::time::Instant::now(),
+            stopped_early: false,
+            progress,
+        })
+    }
+
+    /// The epochs left to run.
+    fn left(&self) -> std::ops::RangeInclusive<usize> {
+        self.state.epoch + 1..=self.epochs
+    }
+
+    /// Ends `epoch` with its mean loss; `save` writes a checkpoint into a folder when one is due.
+    /// Returns whether training stops early.
+    fn end(
+        &mut self,
+        epoch: usize,
+        loss: f64,
+        save: impl FnOnce(&std::path::Path, &State) -> Result<(), GenError>,
+    ) -> Result<bool, GenError> {
+        self.state.record(epoch, loss);
+        let seconds = self.started.elapsed().as_secs_f64();
+        self.state.seconds = self.before.0 + seconds;
+        self.stopped_early = self.patience > 0 && self.state.since_best >= self.patience;
+        if let Some(dir) = self.checkpoint
+            && (epoch.is_multiple_of(self.every) || epoch == self.epochs || self.stopped_early)
+        {
+            save(dir, &self.state)?;
+        }
+        (self.progress)(&Progress {
+            epoch,
+            epochs: self.epochs,
+            loss,
+            seconds: self.state.seconds,
+            eta_seconds: seconds / (epoch - self.before.1) as f64 * (self.epochs - epoch) as f64,
+        });
+        Ok(self.stopped_early)
     }
 }
 
@@ -778,12 +837,6 @@ impl Checkpoint {
             return Err(GenError::Input(
                 "the checkpoint was trained with another seed, batch size or logit adjustment".into(),
             ));
-        }
-        if self.state.epoch >= options.epochs {
-            return Err(GenError::Input(format!(
-                "the checkpoint has {} epochs already: ask for more than that with --epochs",
-                self.state.epoch
-            )));
         }
         Ok(())
     }

@@ -438,20 +438,13 @@ fn train<B: AutodiffBackend>(
         if checkpoint.options.seed != options.seed || checkpoint.options.batch_size != options.batch_size {
             return Err(GenError::Input("the checkpoint was trained with another seed or batch size".into()));
         }
-        if checkpoint.state.epoch >= options.epochs {
-            return Err(GenError::Input(format!(
-                "the checkpoint has {} epochs already: ask for more than that with --epochs",
-                checkpoint.state.epoch
-            )));
-        }
         model = crate::load_record(model, crate::checkpoint_file(dir, "weights.bin")?, device)?;
         optimizer = crate::load_optimizer(optimizer, crate::checkpoint_file(dir, "optimizer.bin")?, device)?;
         state = checkpoint.state;
     }
-    let started = std::time::Instant::now();
-    let (before, resumed_at) = (state.seconds, state.epoch);
-    let mut stopped_early = false;
-    for epoch in state.epoch + 1..=options.epochs {
+    let checkpoint = (options.checkpoint.as_deref(), options.checkpoint_every);
+    let mut epochs = crate::Epochs::new(state, options.epochs, options.patience, checkpoint, progress)?;
+    for epoch in epochs.left() {
         let mut rng = sailkg_gen::stream(options.seed, 0x7365_7100 + epoch);
         let mut total = 0.0;
         for _ in 0..steps {
@@ -484,14 +477,7 @@ fn train<B: AutodiffBackend>(
             model = optimizer.step(options.learning_rate, model, grads);
             total += value;
         }
-        let loss = total / steps as f64;
-        state.record(epoch, loss);
-        let seconds = started.elapsed().as_secs_f64();
-        state.seconds = before + seconds;
-        let stop = options.patience > 0 && state.since_best >= options.patience;
-        if let Some(dir) = &options.checkpoint
-            && (epoch % options.checkpoint_every.max(1) == 0 || epoch == options.epochs || stop)
-        {
+        let save = |dir: &std::path::Path, state: &crate::State| {
             let checkpoint = Checkpoint {
                 format: FORMAT,
                 method: "transformer".into(),
@@ -505,20 +491,13 @@ fn train<B: AutodiffBackend>(
                 ("weights.bin", crate::record(model.clone())?),
                 ("optimizer.bin", crate::record_optimizer(&optimizer)?),
             ];
-            crate::write_checkpoint(dir, files, json)?;
-        }
-        progress(&Progress {
-            epoch,
-            epochs: options.epochs,
-            loss,
-            seconds: state.seconds,
-            eta_seconds: seconds / (epoch - resumed_at) as f64 * (options.epochs - epoch) as f64,
-        });
-        if stop {
-            stopped_early = true;
+            crate::write_checkpoint(dir, files, json)
+        };
+        if epochs.end(epoch, total / steps as f64, save)? {
             break;
         }
     }
+    let (state, stopped_early) = (epochs.state, epochs.stopped_early);
     let seconds = state.seconds;
     Ok(SequenceModel {
         method: "transformer".into(),

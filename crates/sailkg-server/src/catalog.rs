@@ -6,43 +6,24 @@
 use crate::{ApiError, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use std::sync::Arc;
 
 /// Rows of a dataset's sample.
 const SAMPLE_ROWS: usize = 20;
 
 /// Runs read-only statements on the shared session, each as a JSON array of rows.
 async fn rows(state: &AppState, statements: Vec<String>) -> Result<Vec<Vec<serde_json::Value>>, ApiError> {
-    let ctx = Arc::clone(&state.sql);
-    let timeout = state.config.query_timeout();
-    let max_rows = usize::try_from(state.config.sparql.max_result_rows).unwrap_or(usize::MAX);
-    web::block(move || -> Result<Vec<Vec<serde_json::Value>>, sailkg_sql::SqlError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| sailkg_sql::SqlError::Runtime(e.to_string()))?;
-        runtime.block_on(async {
-            let mut out = Vec::with_capacity(statements.len());
-            for statement in &statements {
-                let batches = sailkg_sql::run(&ctx, statement, timeout, max_rows).await?;
-                let json = sailkg_sql::to_json(&batches)?;
-                out.push(
-                    serde_json::from_slice(&json)
-                        .map_err(|e| sailkg_sql::SqlError::Runtime(e.to_string()))?,
-                );
-            }
-            Ok(out)
-        })
+    crate::sql::on_session(state, move |ctx, timeout, max_rows| async move {
+        let mut out = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            let batches = sailkg_sql::run(&ctx, statement, timeout, max_rows).await?;
+            let json = sailkg_sql::to_json(&batches)?;
+            out.push(
+                serde_json::from_slice(&json).map_err(|e| sailkg_sql::SqlError::Runtime(e.to_string()))?,
+            );
+        }
+        Ok(out)
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| match e {
-        sailkg_sql::SqlError::Timeout(seconds) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the catalogue query ran past {seconds} s"),
-        ),
-        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    })
 }
 
 /// `GET /api/catalog`.

@@ -9,6 +9,7 @@ use crate::{ApiError, AppState, authorize_write};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -95,7 +96,7 @@ struct Job {
 /// The jobs and the queue of the worker.
 pub(crate) struct Jobs {
     jobs: Mutex<BTreeMap<u64, Job>>,
-    next: Mutex<u64>,
+    next: AtomicU64,
     queue: Option<SyncSender<u64>>,
 }
 
@@ -105,7 +106,7 @@ impl Jobs {
         let (sender, receiver) = std::sync::mpsc::sync_channel(QUEUE);
         let jobs = Arc::new(Self {
             jobs: Mutex::new(BTreeMap::new()),
-            next: Mutex::new(1),
+            next: AtomicU64::new(1),
             queue: runner.is_some().then_some(sender),
         });
         if let Some(runner) = runner {
@@ -167,11 +168,7 @@ impl Jobs {
         let Some(queue) = &self.queue else {
             return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "this server runs no generation jobs"));
         };
-        let id = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            *next += 1;
-            *next - 1
-        };
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         jobs.insert(
             id,

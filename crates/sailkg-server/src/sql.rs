@@ -45,43 +45,54 @@ pub(crate) async fn post(
     } else {
         Format::Json
     };
+    let bytes = on_session(&state, move |ctx, timeout, max_rows| async move {
+        let batches = sailkg_sql::run(&ctx, &sql, timeout, max_rows).await?;
+        match format {
+            Format::Json => sailkg_sql::to_json(&batches),
+            Format::Csv => sailkg_sql::to_csv(&batches),
+            Format::Arrow => sailkg_sql::to_arrow_ipc(&batches),
+        }
+    })
+    .await?;
+    let content_type = match format {
+        Format::Json => "application/json",
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Arrow => "application/vnd.apache.arrow.stream",
+    };
+    Ok(HttpResponse::Ok().content_type(content_type).body(bytes))
+}
+
+/// Runs `work` with the server's session, the timeout and the row limit on the blocking pool,
+/// in a runtime of its own; its errors become statuses (400, 422 over the row limit, 503 past
+/// the timeout).
+pub(crate) async fn on_session<T, F, Fut>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(Arc<datafusion::prelude::SessionContext>, std::time::Duration, usize) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, sailkg_sql::SqlError>>,
+{
     let ctx = Arc::clone(&state.sql);
     let timeout = state.config.query_timeout();
     let max_rows = usize::try_from(state.config.sparql.max_result_rows).unwrap_or(usize::MAX);
-    let result = web::block(move || -> Result<Vec<u8>, sailkg_sql::SqlError> {
+    let result = web::block(move || -> Result<T, sailkg_sql::SqlError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| datafusion_error(e.to_string()))?;
-        runtime.block_on(async {
-            let batches = sailkg_sql::run(&ctx, &sql, timeout, max_rows).await?;
-            match format {
-                Format::Json => sailkg_sql::to_json(&batches),
-                Format::Csv => sailkg_sql::to_csv(&batches),
-                Format::Arrow => sailkg_sql::to_arrow_ipc(&batches),
-            }
-        })
+        runtime.block_on(work(ctx, timeout, max_rows))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    match result {
-        Ok(bytes) => {
-            let content_type = match format {
-                Format::Json => "application/json",
-                Format::Csv => "text/csv; charset=utf-8",
-                Format::Arrow => "application/vnd.apache.arrow.stream",
-            };
-            Ok(HttpResponse::Ok().content_type(content_type).body(bytes))
+    result.map_err(|e| match e {
+        sailkg_sql::SqlError::Timeout(seconds) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the statement ran past {seconds} s"))
         }
-        Err(sailkg_sql::SqlError::Timeout(seconds)) => {
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the statement ran past {seconds} s")))
+        e @ sailkg_sql::SqlError::TooManyRows(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
         }
-        Err(e @ sailkg_sql::SqlError::TooManyRows(_)) => {
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
-        }
-        Err(e) if e.is_user_error() => Err(ApiError::bad_request(e.to_string())),
-        Err(e) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
-    }
+        e if e.is_user_error() => ApiError::bad_request(e.to_string()),
+        e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    })
 }
 
 fn datafusion_error(message: String) -> sailkg_sql::SqlError {
