@@ -27,11 +27,22 @@ const DEMO_GRAPH_IRI: &str = "urn:sailkg:graph:source/demo/1";
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
+    let data_given = cli.data.is_some();
     if let Some(data) = cli.data {
         config.data_dir = data;
     }
     match cli.command {
         Command::Init { demo } => init(&config, demo),
+        Command::Run { pipeline, dry_run, json } => crate::pipeline::run(&config, &pipeline, dry_run, json),
+        Command::Demo { bind } => {
+            if !data_given && std::env::var_os("SAILKG_DATA").is_none() {
+                config.data_dir = std::path::PathBuf::from("./sailkg-demo");
+            }
+            if let Some(bind) = bind {
+                config.server.bind = bind;
+            }
+            crate::pipeline::demo(config)
+        }
         Command::Load { files, graph, format, base, quiet, no_index } => {
             load(&config, &files, graph.as_deref(), format, base.as_deref(), quiet, no_index)
         }
@@ -109,7 +120,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn map(
+pub(crate) fn map(
     config: &Config,
     path: &Path,
     out: Option<&Path>,
@@ -219,7 +230,7 @@ fn suggest(config: &Config, source: &str, ontology: &str, base: &str) -> Result<
     Ok(())
 }
 
-fn link(config: &Config, path: &Path, dry_run: bool, sample: usize) -> Result<()> {
+pub(crate) fn link(config: &Config, path: &Path, dry_run: bool, sample: usize) -> Result<()> {
     use sailkg_map::link::{LinkSpec, find_links, write_links};
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| UserError(format!("{file}: {e}")))?;
@@ -509,12 +520,30 @@ fn run_update(config: &Config, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn serve(config: Config, demo: bool) -> Result<()> {
-    let store = open(&config)?;
-    if demo && store.is_empty()? {
+/// Loads the core ontology into an empty store (`sailkg demo` on a fresh data directory).
+pub(crate) fn init_if_empty(config: &Config) -> Result<()> {
+    let store = open(config)?;
+    if store.is_empty()? {
         load_embedded(&store, CORE_ONTOLOGY, vocab::GRAPH_ONTOLOGY, "ontologies/sail.ttl")?;
-        load_embedded(&store, DEMO_GRAPH, DEMO_GRAPH_IRI, "ontologies/demo.ttl")?;
+        reindex(&store, Change::Graphs(vec![Some(vocab::GRAPH_ONTOLOGY.to_owned())]));
     }
+    Ok(())
+}
+
+fn serve(config: Config, demo: bool) -> Result<()> {
+    if demo {
+        let store = open(&config)?;
+        if store.is_empty()? {
+            load_embedded(&store, CORE_ONTOLOGY, vocab::GRAPH_ONTOLOGY, "ontologies/sail.ttl")?;
+            load_embedded(&store, DEMO_GRAPH, DEMO_GRAPH_IRI, "ontologies/demo.ttl")?;
+        }
+    }
+    serve_with(config, |_| {})
+}
+
+/// Serves the store of `config`; `on_listen` is told each address once it listens.
+pub(crate) fn serve_with(config: Config, on_listen: impl Fn(std::net::SocketAddr)) -> Result<()> {
+    let store = open(&config)?;
     if config.auth.tokens.is_empty() && !config.server.read_only {
         tracing::warn!(
             "no token is configured: writes are refused until SAILKG_ADMIN_TOKEN or auth.tokens is set"
@@ -533,6 +562,9 @@ fn serve(config: Config, demo: bool) -> Result<()> {
             .map_err(|e| UserError(format!("cannot listen: {e}")))?;
         for addr in &running.addrs {
             println!("SAIL-KG is serving http://{addr}/ (SPARQL at http://{addr}/sparql)");
+        }
+        for addr in &running.addrs {
+            on_listen(*addr);
         }
         if let Some(addr) = running.pg_addr {
             println!(
@@ -553,36 +585,15 @@ fn run_job(
     job: &sailkg_server::JobRequest,
     progress: sailkg_server::ProgressFn,
 ) -> std::result::Result<sailkg_server::JobOutcome, String> {
-    use clap::Parser;
-    let mut argv: Vec<String> = ["sailkg", "generate", "--from", &job.from, "--method", &job.method]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    argv.extend(["--n".to_owned(), job.n.to_string()]);
-    let optional = [
-        ("--where", job.condition.clone()),
-        ("--seed", job.seed.map(|s| s.to_string())),
-        ("--epochs", job.epochs.map(|e| e.to_string())),
-        ("--name", job.name.clone()),
-    ];
-    for (flag, value) in optional {
-        if let Some(value) = value {
-            argv.extend([flag.to_owned(), value]);
-        }
-    }
-    let cli = crate::Cli::try_parse_from(&argv).map_err(|e| {
-        // clap's message without its usage lines.
-        e.to_string()
-            .lines()
-            .take_while(|l| !l.starts_with("Usage:"))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .trim()
-            .to_owned()
-    })?;
-    let Command::Generate(mut request) = cli.command else {
-        return Err("not a generation".into());
-    };
+    let mut request = crate::pipeline::generate_request(
+        &job.from,
+        &job.method,
+        job.n as u64,
+        job.condition.as_deref(),
+        job.seed,
+        job.epochs.map(|e| e as u64),
+        job.name.as_deref(),
+    )?;
     request.progress = Some(crate::ProgressSink(std::sync::Arc::new(move |p: &sailkg_neural::Progress| {
         progress(sailkg_server::JobProgress {
             epoch: p.epoch,
@@ -591,7 +602,7 @@ fn run_job(
             eta_seconds: p.eta_seconds,
         })
     })));
-    let generated = crate::generate::run(store, config, *request).map_err(|e| format!("{e:#}"))?;
+    let generated = crate::generate::run(store, config, request).map_err(|e| format!("{e:#}"))?;
     Ok(sailkg_server::JobOutcome {
         run: generated.run,
         rows: generated.rows,

@@ -102,6 +102,7 @@ pub(crate) fn run(store: &sailkg_store::Store, config: &Config, request: Request
     }
     // A taken name fails now, not after a long fit.
     if let Some(name) = &request.name
+        && !request.replace
         && store.data_dir().join("tables").join("synthetic").join(format!("{name}.parquet")).exists()
     {
         return Err(UserError(format!("synthetic.{name} exists already; choose another --name")).into());
@@ -146,7 +147,10 @@ pub(crate) fn run(store: &sailkg_store::Store, config: &Config, request: Request
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     let table_path = dir.join(format!("{run}.parquet"));
     if table_path.exists() {
-        return Err(UserError(format!("synthetic.{run} exists already; choose another --name")).into());
+        if !request.replace {
+            return Err(UserError(format!("synthetic.{run} exists already; choose another --name")).into());
+        }
+        forget(store, &run)?;
     }
     write(&table_path, &outcome.batch)?;
     if let Some(out) = &request.out {
@@ -1303,6 +1307,22 @@ fn record(
     quads.push(Quad::new(output, prov("wasGeneratedBy"), activity, catalog));
     store.oxigraph().extend(quads).map_err(sailkg_store::StoreError::from)?;
     store.mark_changed();
+    Ok(())
+}
+
+/// Removes what the catalogue and the store say of run `run` (its provenance and instances) before
+/// a replacement is written; its files are overwritten by the new run.
+fn forget(store: &sailkg_store::Store, run: &str) -> Result<()> {
+    let activity = format!("urn:sailkg:run:generate/{run}");
+    let update = format!(
+        "DELETE WHERE {{ GRAPH <{catalog}> {{ <{activity}> ?p ?o }} }};\n\
+         DELETE WHERE {{ GRAPH <{catalog}> {{ ?s <http://www.w3.org/ns/prov#wasGeneratedBy> <{activity}> }} }};\n\
+         CLEAR SILENT GRAPH <{graph}>",
+        catalog = vocab::GRAPH_CATALOG,
+        graph = vocab::synthetic_graph(run),
+    );
+    let budget = store.budget(std::time::Duration::from_secs(600));
+    store.update(&sailkg_store::UpdateRequest { update: &update, ..Default::default() }, &budget)?;
     Ok(())
 }
 

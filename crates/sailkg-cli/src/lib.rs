@@ -5,6 +5,7 @@
 
 mod commands;
 mod generate;
+mod pipeline;
 
 pub use commands::run;
 
@@ -39,6 +40,29 @@ pub enum Command {
         /// Also load the small demo graph.
         #[arg(long)]
         demo: bool,
+    },
+    /// Run a pipeline (see config/pipeline.example.toml): validate all of it, plan its steps, and
+    /// run those whose input files or settings changed since they last succeeded, recording the
+    /// run as PROV. After a failure, what finished is kept and running it again resumes.
+    Run {
+        /// The pipeline file (TOML).
+        #[arg(value_name = "PIPELINE.toml")]
+        pipeline: PathBuf,
+        /// Validate and show the plan (which steps would run, which are unchanged); change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the run's report as JSON instead of progress lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The demo: writes the bundled corpus (six real tables, an ontology, shapes, mappings) into
+    /// the data directory [default here: ./sailkg-demo], runs its pipeline (ingest, mapping,
+    /// generation of rare cases; unchanged steps are skipped on later starts), then serves the
+    /// web page, SPARQL and SQL, and prints the address to open.
+    Demo {
+        /// Address to listen on [default: 127.0.0.1:7878].
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::SocketAddr>,
     },
     /// Bulk-load RDF files (N-Triples, N-Quads, Turtle, TriG, RDF/XML, JSON-LD; .gz too), all or nothing.
     Load {
@@ -296,6 +320,10 @@ pub struct GenerateArgs {
     /// The run's name, which names the table synthetic.<name> [default: method_time_seed].
     #[arg(long)]
     pub name: Option<String>,
+    /// Replace the run of that --name if there is one: its table, reports, instances and
+    /// provenance.
+    #[arg(long, requires = "name")]
+    pub replace: bool,
     /// Also write the rows here (.csv or .parquet).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -1,8 +1,9 @@
 //! The SAIL-KG pipeline language: one TOML file declares the sources to ingest, the ontologies and
 //! shapes to load, the mappings and link specifications to run, and the generation jobs; this
 //! crate reads it, validates all of it at once — every error with its file, line and column and a
-//! hint — and plans it as a graph of steps. (Running the plan, with content hashes to skip steps
-//! whose inputs are unchanged, comes with `sailkg run`.)
+//! hint — plans it as a graph of steps, and runs the plan ([`execute`]) through an [`Executor`]
+//! (the `sailkg` binary's), skipping steps whose inputs and settings are unchanged since they last
+//! succeeded (content hashes kept in a state file), so a rerun after a failure resumes.
 //!
 //! ```toml
 //! [pipeline]
@@ -27,6 +28,10 @@
 //! seed = 1
 //! ```
 
+mod run;
+
+pub use run::{Event, Executor, Outcome, RunReport, StepReport, execute};
+
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -36,8 +41,8 @@ pub const METHODS: [&str; 10] =
     ["bootstrap", "copula", "smote", "mh", "langevin", "tilt", "tvae", "ctgan", "diffusion", "transformer"];
 
 /// Input formats a source may name (`auto`: from the file).
-pub const FORMATS: [&str; 11] =
-    ["auto", "csv", "tsv", "json", "ndjson", "geojson", "parquet", "xlsx", "text", "image", "series"];
+pub const FORMATS: [&str; 10] =
+    ["auto", "csv", "tsv", "json", "ndjson", "geojson", "parquet", "xlsx", "text", "image"];
 
 /// Rows a job may ask for.
 pub const MAX_ROWS: u64 = 1_000_000;
@@ -179,12 +184,14 @@ pub enum StepKind {
     Generate,
 }
 
-/// One step of the plan: its id, what it does, the files it reads, the steps it waits for.
+/// One step of the plan: its id, what it does, the files it reads, the settings that shape its
+/// result (part of its fingerprint with the files' contents), the steps it waits for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub id: String,
     pub kind: StepKind,
     pub inputs: Vec<PathBuf>,
+    pub settings: String,
     pub after: Vec<String>,
 }
 
@@ -459,7 +466,8 @@ impl Pipeline {
         for (source, id) in self.sources.iter().zip(&ingests) {
             let mut inputs = vec![source.path.clone()];
             inputs.extend(source.rules.clone());
-            steps.push(Step { id: id.clone(), kind: StepKind::Ingest, inputs, after: Vec::new() });
+            let settings = format!("name={} format={}", source.name, source.format);
+            steps.push(Step { id: id.clone(), kind: StepKind::Ingest, inputs, settings, after: Vec::new() });
         }
         let file_steps = |kind: StepKind, prefix: &str, files: &[PathBuf], after: &[String]| -> Vec<Step> {
             files
@@ -471,6 +479,7 @@ impl Pipeline {
                     ),
                     kind: kind.clone(),
                     inputs: vec![f.clone()],
+                    settings: String::new(),
                     after: after.to_vec(),
                 })
                 .collect()
@@ -502,6 +511,7 @@ impl Pipeline {
                 id: format!("generate:{}", job.name),
                 kind: StepKind::Generate,
                 inputs: Vec::new(),
+                settings: format!("{job:?}"),
                 after,
             });
         }

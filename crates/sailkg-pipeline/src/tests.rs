@@ -167,3 +167,81 @@ fn the_example_pipeline_in_config_is_valid_where_its_files_are() {
     let pipeline = Pipeline::parse(&path, text).unwrap_or_else(|e| panic!("{e}"));
     assert!(!pipeline.jobs.is_empty() && !pipeline.sources.is_empty());
 }
+
+/// Records the steps it runs; fails the ones named in `fail`.
+struct Recorder {
+    ran: Vec<String>,
+    fail: Vec<String>,
+}
+
+impl Executor for Recorder {
+    fn execute(&mut self, _: &Pipeline, step: &Step) -> Result<String, String> {
+        self.ran.push(step.id.clone());
+        if self.fail.contains(&step.id) { Err("broken".into()) } else { Ok(format!("did {}", step.id)) }
+    }
+}
+
+#[test]
+fn unchanged_steps_are_skipped_and_a_failed_run_resumes() {
+    let (dir, path) = folder();
+    let state = dir.path().join("state").join("demo.json");
+    let pipeline = Pipeline::parse(&path, GOOD).unwrap();
+    let all: Vec<String> = pipeline.plan().into_iter().map(|s| s.id).collect();
+    let mut events = 0;
+    let run = |fail: &[&str], dry_run: bool, events: &mut usize| {
+        let pipeline = Pipeline::parse(&path, GOOD).unwrap();
+        let mut recorder = Recorder { ran: Vec::new(), fail: fail.iter().map(|s| (*s).to_owned()).collect() };
+        let report = execute(&pipeline, &state, &mut recorder, dry_run, &mut |_| *events += 1).unwrap();
+        (recorder.ran, report)
+    };
+    // The mapping fails: the link and the class job wait for it and are blocked; the source
+    // job, which does not, runs.
+    let (ran, report) = run(&["map:map.yml"], false, &mut events);
+    assert!(!report.succeeded());
+    let outcome =
+        |report: &RunReport, id: &str| report.steps.iter().find(|s| s.id == id).unwrap().outcome.clone();
+    assert_eq!(outcome(&report, "map:map.yml"), Outcome::Failed);
+    assert_eq!(outcome(&report, "link:links.toml"), Outcome::Blocked);
+    assert_eq!(outcome(&report, "generate:storms"), Outcome::Blocked);
+    assert_eq!(outcome(&report, "generate:rare_disasters"), Outcome::Ran);
+    assert!(!ran.contains(&"link:links.toml".to_owned()));
+    assert!(events >= all.len());
+    // The rerun resumes: only the failed step and those behind it run.
+    let (ran, report) = run(&[], false, &mut events);
+    assert!(report.succeeded());
+    assert_eq!(ran, ["map:map.yml", "link:links.toml", "generate:storms"]);
+    // Nothing changed: nothing runs; a dry run says so too.
+    assert!(run(&[], false, &mut events).0.is_empty());
+    let (ran, report) = run(&[], true, &mut events);
+    assert!(ran.is_empty() && report.steps.iter().all(|s| s.outcome == Outcome::Skipped));
+    // A changed source file reruns its ingest and everything downstream of it, not the rest.
+    std::fs::write(dir.path().join("disasters.csv"), "y").unwrap();
+    let (ran, _) = run(&[], true, &mut events);
+    assert!(ran.is_empty(), "a dry run runs nothing");
+    let (ran, _) = run(&[], false, &mut events);
+    assert_eq!(
+        ran,
+        ["ingest:disasters", "map:map.yml", "link:links.toml", "generate:rare_disasters", "generate:storms"]
+    );
+    // A changed job setting reruns that job only.
+    let edited = GOOD.replace("n = 50", "n = 60");
+    let pipeline = Pipeline::parse(&path, &edited).unwrap();
+    let mut recorder = Recorder { ran: Vec::new(), fail: Vec::new() };
+    execute(&pipeline, &state, &mut recorder, false, &mut |_| {}).unwrap();
+    assert_eq!(recorder.ran, ["generate:storms"]);
+    // An input gone after validation is that step's failure, located by its path.
+    let pipeline = Pipeline::parse(&path, GOOD).unwrap();
+    std::fs::remove_file(dir.path().join("links.toml")).unwrap();
+    let report =
+        execute(&pipeline, &state, &mut Recorder { ran: Vec::new(), fail: Vec::new() }, false, &mut |_| {})
+            .unwrap();
+    let link = report.steps.iter().find(|s| s.id == "link:links.toml").unwrap();
+    assert_eq!(link.outcome, Outcome::Failed);
+    assert!(link.message.contains("links.toml"), "{}", link.message);
+    // A damaged state file is an error that says how to recover.
+    std::fs::write(&state, "{").unwrap();
+    let error =
+        execute(&pipeline, &state, &mut Recorder { ran: Vec::new(), fail: Vec::new() }, false, &mut |_| {})
+            .unwrap_err();
+    assert!(error.contains("delete it"), "{error}");
+}
