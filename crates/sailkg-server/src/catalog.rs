@@ -50,6 +50,38 @@ fn is_dataset_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// `GET /api/runs/{run}/report.html|report.json`: a generation run's evaluation report, as
+/// `sailkg generate` wrote it beside the run's table.
+pub(crate) async fn report(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (run, file) = path.into_inner();
+    let content_type = match file.as_str() {
+        "report.html" => "text/html; charset=utf-8",
+        "report.json" => "application/json",
+        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "a run has report.html and report.json")),
+    };
+    // Run names are SQL names: no dots, no slashes, so never a path outside the folder.
+    if run.is_empty() || run.len() > 200 || !run.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run {run:?}")));
+    }
+    let path = state.store.data_dir().join("tables").join("synthetic").join(format!("{run}.{file}"));
+    let body = web::block(move || std::fs::read(path))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no report of run {run:?}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        // The report is static: no scripts, only its own styles and inline SVG.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body))
+}
+
 /// `GET /api/catalog/{dataset}`.
 pub(crate) async fn dataset(
     state: web::Data<AppState>,

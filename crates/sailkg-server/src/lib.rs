@@ -247,10 +247,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/generate/{id}", web::get().to(jobs::status))
     .route("/api/catalog", web::get().to(catalog::list))
     .route("/api/catalog/{dataset}", web::get().to(catalog::dataset))
+    .route("/api/runs/{run}/{file}", web::get().to(catalog::report))
     .route("/openapi.json", web::get().to(catalog::openapi))
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics_page))
-    .route("/", web::get().to(index));
+    .route("/", web::get().to(index))
+    .route("/assets/{file}", web::get().to(asset));
 }
 
 fn preflight_response(origin: &str) -> HttpResponse {
@@ -317,14 +319,29 @@ async fn metrics_page(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render(bytes))
 }
 
+/// The web page: a shell and its script and style, all embedded in the binary.
 async fn index() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ))
         .body(include_str!("../../../web/index.html"))
+}
+
+async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (body, content_type) = match file.as_str() {
+        "app.js" => (include_str!("../../../web/app.js"), "text/javascript; charset=utf-8"),
+        "app.css" => (include_str!("../../../web/app.css"), "text/css; charset=utf-8"),
+        other => return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no asset {other:?}"))),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body))
 }
 
 /// The absolute URL of the request without its query string: the base IRI of operations and the

@@ -295,6 +295,8 @@ impl MetaSchema {
                         Some(t) if t.ends_with("MappingRun") => "mapping".to_owned(),
                         Some(t) if t.ends_with("LinkRun") => "linking".to_owned(),
                         Some(t) if t.ends_with("IngestRun") => "ingest".to_owned(),
+                        Some(t) if t.ends_with("GenerationRun") => "generation".to_owned(),
+                        Some(t) if t.ends_with("PipelineRun") => "pipeline".to_owned(),
                         Some(t) => t.rsplit(['#', '/']).next().unwrap_or(t).to_owned(),
                         None => "activity".to_owned(),
                     })

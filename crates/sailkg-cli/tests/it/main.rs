@@ -1,5 +1,6 @@
 //! End-to-end tests of the `sailkg` binary: commands, exit codes, and crash safety of the server.
 
+mod browser;
 mod cli;
 mod crash;
 mod jobs;

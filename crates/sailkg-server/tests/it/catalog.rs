@@ -39,7 +39,13 @@ fn every_path_of_the_openapi_document_is_served() {
     let paths = document["paths"].as_object().unwrap();
     assert!(paths.len() >= 15);
     for (path, operations) in paths {
-        let concrete = path.replace("{kind}", "entity").replace("{dataset}", "nothing").replace("{id}", "1");
+        let file = if path.starts_with("/assets") { "app.js" } else { "report.json" };
+        let concrete = path
+            .replace("{kind}", "entity")
+            .replace("{dataset}", "nothing")
+            .replace("{id}", "1")
+            .replace("{run}", "nothing")
+            .replace("{file}", file);
         for method in operations.as_object().unwrap().keys() {
             let reply = send(&server.agent, &method.to_uppercase(), &server.url(&concrete), &[], None);
             // A route that exists answers (maybe 400, 401 or 404 for a missing item), never
@@ -49,5 +55,28 @@ fn every_path_of_the_openapi_document_is_served() {
                 assert_ne!(reply.status, 404, "{method} {path}: {}", reply.text());
             }
         }
+    }
+}
+
+#[test]
+fn the_page_and_its_assets_are_served_and_reports_stay_in_their_folder() {
+    let server = TestServer::start();
+    let page = send(&server.agent, "GET", &server.url("/"), &[], None);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("/assets/app.js"));
+    for (file, kind) in [("app.js", "javascript"), ("app.css", "css")] {
+        let reply = send(&server.agent, "GET", &server.url(&format!("/assets/{file}")), &[], None);
+        assert_eq!(reply.status, 200, "{file}");
+        assert!(reply.content_type.contains(kind), "{file}");
+    }
+    for path in [
+        "/assets/index.html",
+        "/assets/..%2Fapp.js",
+        "/api/runs/..%2F..%2Fstore/report.json",
+        "/api/runs/nothing/report.json",
+        "/api/runs/nothing/secrets.txt",
+    ] {
+        let reply = send(&server.agent, "GET", &server.url(path), &[], None);
+        assert_eq!(reply.status, 404, "{path}: {}", reply.text());
     }
 }
