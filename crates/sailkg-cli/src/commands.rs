@@ -209,6 +209,12 @@ pub(crate) fn map(
 }
 
 fn suggest(config: &Config, source: &str, ontology: &str, base: &str) -> Result<()> {
+    print!("{}", suggested_mapping(config, source, ontology, base)?);
+    Ok(())
+}
+
+/// A YARRRML mapping of a catalogued source onto an ontology's terms, from its columns.
+pub(crate) fn suggested_mapping(config: &Config, source: &str, ontology: &str, base: &str) -> Result<String> {
     let store = open(config)?;
     let Some((summary, columns)) = sailkg_ingest::show_dataset(&store, source)? else {
         return Err(UserError(format!("no catalogued source {source:?} (see `sailkg catalog`)")).into());
@@ -226,8 +232,7 @@ fn suggest(config: &Config, source: &str, ontology: &str, base: &str) -> Result<
     let text =
         sailkg_map::suggest::suggest_mapping(&store, source, summary.rows, &columns, ontology, base, timeout)
             .map_err(UserError)?;
-    print!("{text}");
-    Ok(())
+    Ok(text)
 }
 
 pub(crate) fn link(config: &Config, path: &Path, dry_run: bool, sample: usize) -> Result<()> {
@@ -589,10 +594,12 @@ fn run_job(
         &job.from,
         &job.method,
         job.n as u64,
-        job.condition.as_deref(),
-        job.seed,
-        job.epochs.map(|e| e as u64),
-        job.name.as_deref(),
+        &[
+            ("--where", job.condition.clone()),
+            ("--seed", job.seed.map(|s| s.to_string())),
+            ("--epochs", job.epochs.map(|e| e.to_string())),
+            ("--name", job.name.clone()),
+        ],
     )?;
     request.progress = Some(crate::ProgressSink(std::sync::Arc::new(move |p: &sailkg_neural::Progress| {
         progress(sailkg_server::JobProgress {

@@ -7,7 +7,7 @@ use crate::commands::{Change, open, reindex};
 use anyhow::{Context, Result};
 use oxigraph::model::{GraphName, Literal, NamedNode, Quad, Term};
 use sailkg_core::{Config, vocab};
-use sailkg_pipeline::{Event, Executor, Outcome, Pipeline, RunReport, Step, StepKind};
+use sailkg_pipeline::{Event, Executor, Mapping, Outcome, Pipeline, RunReport, Step, StepKind};
 use std::path::{Path, PathBuf};
 
 /// The files of the demo, written into the data directory by `sailkg demo`.
@@ -52,15 +52,28 @@ impl Steps<'_> {
             StepKind::Ontology => self.load(input.context("no file")?, vocab::GRAPH_ONTOLOGY),
             StepKind::Shapes => self.load(input.context("no file")?, vocab::GRAPH_SHAPES),
             StepKind::Map => {
-                crate::commands::map(
-                    self.config,
-                    input.context("no file")?,
-                    None,
-                    true,
-                    None,
-                    sailkg_map::DEFAULT_BASE.to_owned(),
-                )?;
-                Ok("mapped into the store".into())
+                let suggested = pipeline.mappings.iter().find_map(|m| match m {
+                    Mapping::Auto { source, ontology, base } if step.id == format!("map:auto-{source}") => {
+                        Some((source, ontology, base.as_deref().unwrap_or(sailkg_map::DEFAULT_BASE)))
+                    }
+                    _ => None,
+                });
+                let (file, base) = match suggested {
+                    Some((source, ontology, base)) => {
+                        let text = crate::commands::suggested_mapping(self.config, source, ontology, base)?;
+                        let dir = self.config.data_dir.join("pipelines").join(&pipeline.name);
+                        std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+                        let file = dir.join(format!("{source}.suggested.ttl"));
+                        std::fs::write(&file, text).with_context(|| file.display().to_string())?;
+                        (file, base.to_owned())
+                    }
+                    None => (input.context("no file")?.to_owned(), sailkg_map::DEFAULT_BASE.to_owned()),
+                };
+                crate::commands::map(self.config, &file, None, true, None, base)?;
+                Ok(match suggested {
+                    Some(_) => format!("mapped into the store by the suggested mapping {}", file.display()),
+                    None => "mapped into the store".into(),
+                })
             }
             StepKind::Link => {
                 crate::commands::link(self.config, input.context("no file")?, false, 0)?;
@@ -76,12 +89,20 @@ impl Steps<'_> {
                     &job.from,
                     &job.method,
                     job.n,
-                    job.condition.as_deref(),
-                    job.seed,
-                    job.epochs,
-                    Some(&job.name),
+                    &[
+                        ("--where", job.condition.clone()),
+                        ("--seed", job.seed.map(|s| s.to_string())),
+                        ("--epochs", job.epochs.map(|e| e.to_string())),
+                        ("--holdout", job.holdout.map(|h| h.to_string())),
+                        ("--target", job.target.clone()),
+                        ("--out", job.out.as_ref().map(|o| o.display().to_string())),
+                        ("--name", Some(job.name.clone())),
+                    ],
                 )
                 .map_err(UserError)?;
+                if let Some(dir) = job.out.as_ref().and_then(|o| o.parent()) {
+                    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+                }
                 // A job whose settings changed replaces its earlier rows.
                 request.replace = true;
                 let store = open(self.config)?;
@@ -144,29 +165,21 @@ impl Steps<'_> {
 }
 
 /// A generation as `sailkg generate` flags read by the command's parser, so a pipeline job and
-/// a server job mean exactly what the command means.
+/// a server job mean exactly what the command means. `optional` flags without a value are left
+/// out.
 pub(crate) fn generate_request(
     from: &str,
     method: &str,
     n: u64,
-    condition: Option<&str>,
-    seed: Option<u64>,
-    epochs: Option<u64>,
-    name: Option<&str>,
+    optional: &[(&str, Option<String>)],
 ) -> std::result::Result<crate::GenerateArgs, String> {
     use clap::Parser;
     let mut argv: Vec<String> =
         ["sailkg", "generate", "--from", from, "--method", method].into_iter().map(str::to_owned).collect();
     argv.extend(["--n".to_owned(), n.to_string()]);
-    let optional = [
-        ("--where", condition.map(str::to_owned)),
-        ("--seed", seed.map(|s| s.to_string())),
-        ("--epochs", epochs.map(|e| e.to_string())),
-        ("--name", name.map(str::to_owned)),
-    ];
     for (flag, value) in optional {
         if let Some(value) = value {
-            argv.extend([flag.to_owned(), value]);
+            argv.extend([(*flag).to_owned(), value.clone()]);
         }
     }
     let cli = crate::Cli::try_parse_from(&argv).map_err(|e| {

@@ -98,7 +98,7 @@ struct Raw {
     #[serde(default)]
     shapes: Vec<Spanned<RawFile>>,
     #[serde(default)]
-    mapping: Vec<Spanned<RawFile>>,
+    mapping: Vec<Spanned<RawMapping>>,
     #[serde(default)]
     link: Vec<Spanned<RawFile>>,
     #[serde(default)]
@@ -128,6 +128,15 @@ struct RawFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawMapping {
+    path: Option<Spanned<String>>,
+    source: Option<Spanned<String>>,
+    ontology: Option<Spanned<String>>,
+    base: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawGenerate {
     name: Spanned<String>,
     from: Spanned<String>,
@@ -137,6 +146,9 @@ struct RawGenerate {
     n: Spanned<i64>,
     seed: Option<Spanned<i64>>,
     epochs: Option<Spanned<i64>>,
+    holdout: Option<Spanned<f64>>,
+    target: Option<Spanned<String>>,
+    out: Option<Spanned<String>>,
 }
 
 /// A validated pipeline; paths are resolved against the pipeline file's folder.
@@ -147,7 +159,7 @@ pub struct Pipeline {
     pub sources: Vec<Source>,
     pub ontologies: Vec<PathBuf>,
     pub shapes: Vec<PathBuf>,
-    pub mappings: Vec<PathBuf>,
+    pub mappings: Vec<Mapping>,
     pub links: Vec<PathBuf>,
     pub jobs: Vec<Job>,
 }
@@ -158,6 +170,15 @@ pub struct Source {
     pub path: PathBuf,
     pub format: String,
     pub rules: Option<PathBuf>,
+}
+
+/// A mapping: a file, or one suggested from a source's columns and an ontology's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapping {
+    /// RML (.ttl) or YARRRML (.yml).
+    File(PathBuf),
+    /// `sailkg map suggest SOURCE --ontology NAMESPACE --base BASE`, then mapped.
+    Auto { source: String, ontology: String, base: Option<String> },
 }
 
 /// A generation job.
@@ -171,6 +192,12 @@ pub struct Job {
     pub n: u64,
     pub seed: Option<u64>,
     pub epochs: Option<u64>,
+    /// Real rows held out of training to measure privacy and utility (a share, 0 to 1).
+    pub holdout: Option<f64>,
+    /// The column a model predicts in the utility test.
+    pub target: Option<String>,
+    /// A copy of the rows written here too (.csv, .parquet, .json).
+    pub out: Option<PathBuf>,
 }
 
 /// What a step does.
@@ -366,17 +393,59 @@ impl Pipeline {
         let shapes = raw.shapes.iter().map(|o| check.file(&o.get_ref().path, "shapes file")).collect();
         let mut mappings = Vec::new();
         for mapping in &raw.mapping {
-            let path = &mapping.get_ref().path;
-            let resolved = check.file(path, "mapping file");
-            let extension = resolved.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-            if !matches!(extension.as_str(), "ttl" | "yml" | "yaml") {
-                check.error(
-                    path.span().start,
-                    format!("mapping {:?} is neither RML (.ttl) nor YARRRML (.yml)", path.get_ref()),
+            let m = mapping.get_ref();
+            match (&m.path, &m.source) {
+                (Some(path), None) => {
+                    let resolved = check.file(path, "mapping file");
+                    let extension =
+                        resolved.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+                    if !matches!(extension.as_str(), "ttl" | "yml" | "yaml") {
+                        check.error(
+                            path.span().start,
+                            format!("mapping {:?} is neither RML (.ttl) nor YARRRML (.yml)", path.get_ref()),
+                            None,
+                        );
+                    }
+                    for extra in [&m.ontology, &m.base].into_iter().flatten() {
+                        check.error(
+                            extra.span().start,
+                            "ontology and base belong to a suggested mapping (source = ...)",
+                            Some("a mapping file says its own terms".into()),
+                        );
+                    }
+                    mappings.push(Mapping::File(resolved));
+                }
+                (None, Some(source)) => {
+                    if !sources.iter().any(|s| &s.name == source.get_ref()) {
+                        let hint = closest(source.get_ref(), sources.iter().map(|s| s.name.as_str()))
+                            .map(|near| format!("did you mean {near:?}?"));
+                        check.error(source.span().start, format!("no source {:?}", source.get_ref()), hint);
+                    }
+                    let Some(ontology) = &m.ontology else {
+                        check.error(
+                            mapping.span().start,
+                            "a suggested mapping needs ontology = \"<namespace IRI>\"",
+                            Some("the namespace whose classes and properties the columns map to, e.g. \"http://schema.org/\"".into()),
+                        );
+                        continue;
+                    };
+                    mappings.push(Mapping::Auto {
+                        source: source.get_ref().clone(),
+                        ontology: ontology.get_ref().clone(),
+                        base: m.base.as_ref().map(|b| b.get_ref().clone()),
+                    });
+                }
+                (Some(_), Some(source)) => check.error(
+                    source.span().start,
+                    "a mapping has either path (a file) or source (suggested), not both",
                     None,
-                );
+                ),
+                (None, None) => check.error(
+                    mapping.span().start,
+                    "a mapping needs path = \"<file>\" or source = \"<source>\" with ontology = \"<namespace>\"",
+                    None,
+                ),
             }
-            mappings.push(resolved);
         }
         let links = raw.link.iter().map(|l| check.file(&l.get_ref().path, "link specification")).collect();
         let mut jobs: Vec<Job> = Vec::new();
@@ -440,6 +509,27 @@ impl Pipeline {
             };
             let seed = non_negative(&g.seed, "seed", &mut check);
             let epochs = non_negative(&g.epochs, "epochs", &mut check);
+            if let Some(h) = &g.holdout
+                && !(*h.get_ref() > 0.0 && *h.get_ref() < 1.0)
+            {
+                check.error(
+                    h.span().start,
+                    format!("holdout = {}", h.get_ref()),
+                    Some("a share of the real rows between 0 and 1, e.g. 0.2".into()),
+                );
+            }
+            let out = g.out.as_ref().map(|o| {
+                let path = check.folder.join(o.get_ref());
+                let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+                if !matches!(extension.as_str(), "csv" | "parquet" | "json") {
+                    check.error(
+                        o.span().start,
+                        format!("out = {:?}", o.get_ref()),
+                        Some("write .csv, .parquet or .json".into()),
+                    );
+                }
+                path
+            });
             jobs.push(Job {
                 name: name.clone(),
                 from: from.clone(),
@@ -448,6 +538,9 @@ impl Pipeline {
                 n: n.max(0) as u64,
                 seed,
                 epochs,
+                holdout: g.holdout.as_ref().map(|h| *h.get_ref()),
+                target: g.target.as_ref().map(|t| t.get_ref().clone()),
+                out,
             });
         }
         if check.errors.is_empty() {
@@ -488,7 +581,22 @@ impl Pipeline {
         let shapes = file_steps(StepKind::Shapes, "shapes", &self.shapes, &[]);
         let before_mapping: Vec<String> =
             ingests.iter().cloned().chain(ontologies.iter().map(|s| s.id.clone())).collect();
-        let mappings = file_steps(StepKind::Map, "map", &self.mappings, &before_mapping);
+        let mappings: Vec<Step> = self
+            .mappings
+            .iter()
+            .map(|mapping| match mapping {
+                Mapping::File(path) => {
+                    file_steps(StepKind::Map, "map", std::slice::from_ref(path), &before_mapping).remove(0)
+                }
+                Mapping::Auto { source, ontology, base } => Step {
+                    id: format!("map:auto-{source}"),
+                    kind: StepKind::Map,
+                    inputs: Vec::new(),
+                    settings: format!("suggest source={source} ontology={ontology} base={base:?}"),
+                    after: before_mapping.clone(),
+                },
+            })
+            .collect();
         let links = file_steps(
             StepKind::Link,
             "link",

@@ -245,3 +245,47 @@ fn unchanged_steps_are_skipped_and_a_failed_run_resumes() {
             .unwrap_err();
     assert!(error.contains("delete it"), "{error}");
 }
+
+#[test]
+fn suggested_mappings_and_job_outputs_are_checked_too() {
+    let (dir, path) = folder();
+    let text = GOOD.replace(
+        "[[mapping]]\npath = \"map.yml\"\n",
+        "[[mapping]]\npath = \"map.yml\"\n\n[[mapping]]\nsource = \"movies\"\nontology = \"http://schema.org/\"\n",
+    );
+    let text = text
+        .replace("seed = 1\n", "seed = 1\nholdout = 0.2\ntarget = \"Entity\"\nout = \"out/rare.parquet\"\n");
+    let pipeline = Pipeline::parse(&path, &text).unwrap();
+    assert_eq!(
+        pipeline.mappings[1],
+        Mapping::Auto { source: "movies".into(), ontology: "http://schema.org/".into(), base: None }
+    );
+    let job = &pipeline.jobs[0];
+    assert_eq!((job.holdout, job.target.as_deref()), (Some(0.2), Some("Entity")));
+    assert_eq!(job.out.as_deref(), Some(dir.path().join("out/rare.parquet").as_path()));
+    let plan = pipeline.plan();
+    let auto = plan.iter().find(|s| s.id == "map:auto-movies").unwrap();
+    assert!(auto.after.contains(&"ingest:movies".to_owned()) && auto.inputs.is_empty());
+    // The class job waits for the suggested mapping too.
+    assert!(plan.iter().find(|s| s.id == "generate:storms").unwrap().after.contains(&auto.id));
+
+    let bad = GOOD
+        .replace(
+            "[[mapping]]\npath = \"map.yml\"\n",
+            "[[mapping]]\nsource = \"movie\"\nontology = \"http://schema.org/\"\n\n[[mapping]]\nsource = \"movies\"\n\n[[mapping]]\npath = \"map.yml\"\nsource = \"movies\"\n\n[[mapping]]\npath = \"map.yml\"\nbase = \"http://e/\"\n",
+        )
+        .replace("seed = 1\n", "seed = 1\nholdout = 1.5\nout = \"rare.txt\"\n");
+    let errors = Pipeline::parse(&path, &bad).unwrap_err().0;
+    let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    for expected in [
+        "no source \"movie\"",
+        "needs ontology",
+        "not both",
+        "ontology and base belong to a suggested mapping",
+        "holdout = 1.5",
+        "out = \"rare.txt\"",
+    ] {
+        assert!(messages.iter().any(|m| m.contains(expected)), "{expected}: {messages:?}");
+    }
+    assert_eq!(errors.len(), 6, "{errors:#?}");
+}

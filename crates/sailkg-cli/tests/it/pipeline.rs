@@ -21,11 +21,19 @@ path = "data/airports.csv"
 name = "disasters"
 path = "data/disasters.csv"
 
+[[source]]
+name = "gapminder"
+path = "data/gapminder.json"
+
 [[ontology]]
 path = "ontology.ttl"
 
 [[mapping]]
 path = "mappings/airports.yml"
+
+[[mapping]]
+source = "gapminder"
+ontology = "urn:sailkg:demo:gapminder#"
 
 [[generate]]
 name = "rare_disasters"
@@ -34,6 +42,9 @@ method = "copula"
 where = "Entity = 'Mass movement (dry)'"
 n = 50
 seed = 1
+holdout = 0.25
+target = "Entity"
+out = "out/rare.csv"
 
 [[generate]]
 name = "alaska"
@@ -50,7 +61,13 @@ fn run_skips_unchanged_steps_resumes_after_a_failure_and_records_provenance() {
     // The demo's own files, as `sailkg demo` has them.
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo");
     let project = dir.path().join("project");
-    for file in ["data/airports.csv", "data/disasters.csv", "ontology.ttl", "mappings/airports.yml"] {
+    for file in [
+        "data/airports.csv",
+        "data/disasters.csv",
+        "data/gapminder.json",
+        "ontology.ttl",
+        "mappings/airports.yml",
+    ] {
         std::fs::create_dir_all(project.join(file).parent().unwrap()).unwrap();
         std::fs::copy(demo.join(file), project.join(file)).unwrap();
     }
@@ -67,6 +84,7 @@ fn run_skips_unchanged_steps_resumes_after_a_failure_and_records_provenance() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let error = stderr(&output);
     assert!(error.contains("pipeline.toml:10:8") && error.contains("nope.csv"), "{error}");
+    assert!(!error.contains("gapminder"), "{error}");
     assert!(error.contains("copola") && error.contains("copula"), "{error}");
     assert!(!data.join("store").exists());
 
@@ -103,6 +121,18 @@ fn run_skips_unchanged_steps_resumes_after_a_failure_and_records_provenance() {
         "50"
     );
     assert_eq!(sql("SELECT count(*) FROM synthetic.alaska WHERE address_region = 'AK'"), "20");
+    // The suggested mapping, kept for review, put gapminder's rows into the graph.
+    assert!(data.join("pipelines/small/gapminder.suggested.ttl").exists());
+    let rows = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?r a <urn:sailkg:demo:gapminder#CountryYear> ; <urn:sailkg:demo:gapminder#lifeExpectancy> ?l } }";
+    assert_eq!(count(&data, rows), "682");
+    // The job's output file and its evaluation on held-out rows.
+    let out = std::fs::read_to_string(project.join("out/rare.csv")).unwrap();
+    assert_eq!(out.lines().count(), 51, "{out}");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join("tables/synthetic/rare_disasters.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(report["holdout_rows"].as_u64().unwrap() > 100 && !report["utility"].is_null(), "{report}");
 
     // Nothing changed: a dry run and a run do nothing.
     let output = run(&data, &["run", file, "--dry-run"]);
