@@ -11,7 +11,10 @@ use actix_web::{HttpResponse, web};
 const SAMPLE_ROWS: usize = 20;
 
 /// Runs read-only statements on the shared session, each as a JSON array of rows.
-async fn rows(state: &AppState, statements: Vec<String>) -> Result<Vec<Vec<serde_json::Value>>, ApiError> {
+pub(crate) async fn rows(
+    state: &AppState,
+    statements: Vec<String>,
+) -> Result<Vec<Vec<serde_json::Value>>, ApiError> {
     crate::sql::on_session(state, move |ctx, timeout, max_rows| async move {
         let mut out = Vec::with_capacity(statements.len());
         for statement in &statements {

@@ -11,6 +11,7 @@ mod gsp;
 mod jobs;
 mod metrics;
 mod negotiate;
+mod ontology;
 mod reconcile;
 mod search;
 mod sparql;
@@ -248,6 +249,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/catalog", web::get().to(catalog::list))
     .route("/api/catalog/{dataset}", web::get().to(catalog::dataset))
     .route("/api/runs/{run}/{file}", web::get().to(catalog::report))
+    .route("/api/ontology", web::get().to(ontology::trees))
+    .route("/api/ontology/entity", web::get().to(ontology::entity))
+    .route("/api/ontology/search", web::get().to(ontology::search))
     .route("/openapi.json", web::get().to(catalog::openapi))
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics_page))

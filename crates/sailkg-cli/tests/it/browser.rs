@@ -332,7 +332,11 @@ fn the_demo_in_a_browser_search_consoles_generation_and_errors() {
 
     browser.step("entity");
     browser.open(&format!("{base}/#/entity?iri=urn%3Asailkg%3Ademo%3Aroute%3AATL-ORD"));
-    assert_eq!(browser.text("h1"), "ATL to ORD");
+    browser.until(
+        "the route's name as title",
+        "return document.querySelector('h1').textContent === 'ATL to ORD'",
+        json!([]),
+    );
     browser.click("main a[href='#/entity?iri=urn%3Asailkg%3Ademo%3Aairport%3AATL']");
     browser.until(
         "the airport's page with its incoming routes and provenance",

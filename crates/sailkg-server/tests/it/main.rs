@@ -5,6 +5,7 @@ mod clients;
 mod conformance;
 mod lubm;
 mod manifest;
+mod ontology;
 mod protocol;
 mod reconcile;
 mod search;
