@@ -153,6 +153,8 @@ impl std::fmt::Debug for TokenConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Reads, and is known by name (for deployments that hand every person a token).
+    Reader,
     /// Proposes ontology changes.
     Curator,
     /// Reviews and approves ontology changes.
@@ -170,6 +172,7 @@ impl Role {
     /// The role's name as written in the config.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Reader => "reader",
             Self::Curator => "curator",
             Self::Reviewer => "reviewer",
             Self::Admin => "admin",
@@ -342,6 +345,17 @@ impl Config {
     }
 
     /// The token's role, comparing in constant time so timing does not leak the secret.
+    /// The configured token equal to `presented` (compared in constant time).
+    pub fn token(&self, presented: &str) -> Option<&TokenConfig> {
+        let mut found = None;
+        for token in &self.auth.tokens {
+            if constant_time_eq(token.token.as_bytes(), presented.as_bytes()) {
+                found = Some(token);
+            }
+        }
+        found
+    }
+
     pub fn role_of_token(&self, presented: &str) -> Option<Role> {
         let mut found = None;
         for token in &self.auth.tokens {

@@ -252,6 +252,18 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/ontology", web::get().to(ontology::trees))
     .route("/api/ontology/entity", web::get().to(ontology::entity))
     .route("/api/ontology/search", web::get().to(ontology::search))
+    .service(
+        web::resource("/api/ontology/changesets")
+            .route(web::post().to(ontology::propose))
+            .route(web::get().to(ontology::changesets))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .route("/api/ontology/changesets/{id}", web::get().to(ontology::changeset))
+    .service(
+        web::resource("/api/ontology/changesets/{id}/{action}")
+            .route(web::post().to(ontology::decide))
+            .default_service(web::to(method_not_allowed)),
+    )
     .route("/openapi.json", web::get().to(catalog::openapi))
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics_page))

@@ -351,3 +351,152 @@ pub(crate) async fn search(req: HttpRequest, state: web::Data<AppState>) -> Resu
         "result": list.into_iter().map(|(iri, label, kind)| json!({"iri": iri, "label": label, "kind": kind})).collect::<Vec<_>>()
     })))
 }
+
+// ---------------------------------------------------------------- change sets
+
+use sailkg_core::Role;
+use sailkg_store::curation::{Change, Curation, CurationError};
+
+/// The token's role and name, if it has one of `allowed`.
+fn authorize(req: &HttpRequest, state: &AppState, allowed: &[Role]) -> Result<(Role, String), ApiError> {
+    if state.config.server.read_only {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "the server is read-only; changes are refused"));
+    }
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "this needs an Authorization: Bearer <token> header")
+        })?;
+    let token = state
+        .config
+        .token(presented)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))?;
+    if !allowed.contains(&token.role) {
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("the {} role may not do this; it needs {}", token.role.as_str(), names.join(" or ")),
+        ));
+    }
+    Ok((token.role, token.name.clone()))
+}
+
+fn curation_error(error: CurationError) -> ApiError {
+    let status = match &error {
+        CurationError::Invalid(_) => StatusCode::BAD_REQUEST,
+        CurationError::NotFound(_) => StatusCode::NOT_FOUND,
+        CurationError::State { .. } | CurationError::Conflict(_) => StatusCode::CONFLICT,
+        CurationError::Store(_) => {
+            let CurationError::Store(e) = error else { unreachable!() };
+            return ApiError::from(e);
+        }
+    };
+    ApiError::new(status, error.to_string())
+}
+
+async fn curate<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&Curation<'_>) -> Result<T, CurationError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    let timeout = state.config.sparql.timeout_secs;
+    web::block(move || {
+        let mut curation = Curation::new(&store);
+        curation.timeout_secs = timeout;
+        work(&curation)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(curation_error)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Proposal {
+    /// Why.
+    title: String,
+    changes: Vec<Change>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Comment {
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /api/ontology/changesets`: a curator (or reviewer, admin) proposes.
+pub(crate) async fn propose(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Proposal>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, author) = authorize(&req, &state, &[Role::Curator, Role::Reviewer, Role::Admin])?;
+    let Proposal { title, changes } = body.into_inner();
+    let set = curate(&state, move |c| c.propose(&author, &title, changes)).await?;
+    Ok(HttpResponse::Created().json(set))
+}
+
+/// `GET /api/ontology/changesets`.
+pub(crate) async fn changesets(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let sets = curate(&state, |c| c.list()).await?;
+    Ok(HttpResponse::Ok().json(json!({"changesets": sets})))
+}
+
+/// `GET /api/ontology/changesets/{id}`.
+pub(crate) async fn changeset(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id: u64 =
+        id.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no change set {id:?}")))?;
+    Ok(HttpResponse::Ok().json(curate(&state, move |c| c.get(id)).await?))
+}
+
+/// `POST /api/ontology/changesets/{id}/approve|reject|revert`: a reviewer (or admin) decides;
+/// nobody approves their own change set.
+pub(crate) async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<Comment>>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, action) = path.into_inner();
+    let (_, reviewer) = authorize(&req, &state, &[Role::Reviewer, Role::Admin])?;
+    let id: u64 =
+        id.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no change set {id:?}")))?;
+    let comment = body.map(|b| b.into_inner().comment).unwrap_or_default();
+    let action = match action.as_str() {
+        a @ ("approve" | "reject" | "revert") => a.to_owned(),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no action {other:?}: approve, reject or revert"),
+            ));
+        }
+    };
+    let proposal = curate(&state, move |c| c.get(id)).await?;
+    if action == "approve" && proposal.author == reviewer {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("{reviewer} proposed change set {id}; another reviewer approves it"),
+        ));
+    }
+    let set = curate(&state, move |c| match action.as_str() {
+        "approve" => c.approve(id, &reviewer, &comment),
+        "reject" => c.reject(id, &reviewer, &comment),
+        _ => c.revert(id, &reviewer, &comment),
+    })
+    .await?;
+    if let Some(search) = &state.search {
+        search.changed(crate::search::Reindex::Graphs(vec![
+            Some(vocab::GRAPH_ONTOLOGY.to_owned()),
+            Some(vocab::GRAPH_SHAPES.to_owned()),
+        ]));
+    }
+    Ok(HttpResponse::Ok().json(set))
+}

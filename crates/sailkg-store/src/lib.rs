@@ -6,6 +6,7 @@
 //! HTTP: the server and the CLI both drive it through the same functions.
 
 mod backup;
+pub mod curation;
 mod error;
 mod load;
 mod query;

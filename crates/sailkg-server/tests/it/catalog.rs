@@ -45,6 +45,7 @@ fn every_path_of_the_openapi_document_is_served() {
             .replace("{dataset}", "nothing")
             .replace("{id}", "1")
             .replace("{run}", "nothing")
+            .replace("{action}", "approve")
             .replace("{file}", file);
         for method in operations.as_object().unwrap().keys() {
             let reply = send(&server.agent, &method.to_uppercase(), &server.url(&concrete), &[], None);

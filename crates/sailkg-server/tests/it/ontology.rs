@@ -3,6 +3,8 @@
 use crate::support::{TestServer, send};
 use oxigraph::io::RdfFormat;
 use oxigraph::model::{GraphName, NamedNode};
+use sailkg_core::{Role, TokenConfig};
+use serde_json::{Value, json};
 
 const ONTOLOGY: &str = r#"
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
@@ -34,9 +36,7 @@ e:s2 a e:Storm ; e:windSpeed 61.0 .
 e:q1 a e:Event .
 "#;
 
-#[test]
-fn the_ontology_api_gives_trees_entities_and_typeahead() {
-    let server = TestServer::start();
+fn load(server: &TestServer) {
     for (text, graph) in [
         (ONTOLOGY, sailkg_core::vocab::GRAPH_ONTOLOGY),
         (SHAPES, sailkg_core::vocab::GRAPH_SHAPES),
@@ -52,6 +52,12 @@ fn the_ontology_api_gives_trees_entities_and_typeahead() {
             )
             .unwrap();
     }
+}
+
+#[test]
+fn the_ontology_api_gives_trees_entities_and_typeahead() {
+    let server = TestServer::start();
+    load(&server);
     let get = |path: &str| {
         let reply = send(&server.agent, "GET", &server.url(path), &[], None);
         let json = serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap_or_default();
@@ -115,4 +121,230 @@ fn the_ontology_api_gives_trees_entities_and_typeahead() {
     assert_eq!(hits["result"][0]["iri"], "http://e/Storm", "Korean labels too: {hits}");
     let (_, hits) = get("/api/ontology/search?q=%22%7D%20UNION");
     assert_eq!(hits["result"], serde_json::json!([]), "quotes cannot break out of the string");
+}
+
+const TOKENS: [(&str, &str, Role); 5] = [
+    ("alice", "curator-alice-0123456789abcdef", Role::Curator),
+    ("bob", "reviewer-bob-0123456789abcdef", Role::Reviewer),
+    ("erin", "reviewer-erin-0123456789abcdef", Role::Reviewer),
+    ("dave", "reader-dave-0123456789abcdef", Role::Reader),
+    ("root", "admin-root-0123456789abcdef", Role::Admin),
+];
+
+fn token(name: &str) -> &'static str {
+    TOKENS.iter().find(|t| t.0 == name).unwrap().1
+}
+
+#[test]
+fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
+    let server = TestServer::start_with(|config| {
+        config.auth.tokens = TOKENS
+            .iter()
+            .map(|(name, token, role)| TokenConfig {
+                name: (*name).into(),
+                token: (*token).into(),
+                role: *role,
+            })
+            .collect();
+    });
+    load(&server);
+    let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| -> (u16, Value) {
+        let auth = who.map(|w| format!("Bearer {}", token(w)));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(auth) = &auth {
+            headers.push(("Authorization", auth.as_str()));
+        }
+        let reply = send(
+            &server.agent,
+            method,
+            &server.url(path),
+            &headers,
+            body.map(|b| b.to_string().into_bytes()),
+        );
+        (reply.status, serde_json::from_slice(&reply.body).unwrap_or(Value::String(reply.text())))
+    };
+    let ask = |query: &str| -> Vec<String> {
+        let reply = send(
+            &server.agent,
+            "POST",
+            &server.url("/sparql"),
+            &[("Content-Type", "application/sparql-query"), ("Accept", "text/csv")],
+            Some(query.as_bytes().to_vec()),
+        );
+        reply.text().lines().skip(1).map(str::to_owned).collect()
+    };
+    let label = |lang: &str| {
+        ask(&format!(
+            "SELECT ?l WHERE {{ GRAPH <urn:sailkg:graph:ontology> {{ <http://e/Storm> <http://www.w3.org/2000/01/rdf-schema#label> ?l FILTER(LANG(?l) = '{lang}') }} }}"
+        ))
+    };
+    let max_speed = || {
+        ask(
+            "SELECT ?v WHERE { GRAPH <urn:sailkg:graph:shapes> { ?p <http://www.w3.org/ns/shacl#path> <http://e/windSpeed> ; <http://www.w3.org/ns/shacl#maxInclusive> ?v } }",
+        )
+    };
+
+    let proposal = json!({"title": "Korean label and a lower speed limit", "changes": [
+        {"op": "set_label", "iri": "http://e/Storm", "language": "ko", "text": "태풍"},
+        {"op": "add_constraint", "class": "http://e/Storm", "path": "http://e/windSpeed", "constraint": "maxInclusive", "value": "50"},
+    ]});
+    // Roles: a proposal needs a curator, reviewer or admin token.
+    assert_eq!(call("POST", "/api/ontology/changesets", None, Some(proposal.clone())).0, 401);
+    let (status, refused) = call("POST", "/api/ontology/changesets", Some("dave"), Some(proposal.clone()));
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused.to_string().contains("reader"), "{refused}");
+    let (status, first) = call("POST", "/api/ontology/changesets", Some("alice"), Some(proposal));
+    assert_eq!(status, 201, "{first}");
+    let id = first["id"].as_u64().unwrap();
+    assert_eq!(first["status"], "proposed");
+    assert_eq!(first["author"], "alice");
+    // The diff and the impact are there before anyone approves.
+    let diff = first["diff"].to_string();
+    assert!(diff.contains("폭풍") && diff.contains("태풍") && diff.contains("maxInclusive"), "{diff}");
+    assert_eq!(first["impact"]["instances"], 2, "{first}");
+    let violation = &first["impact"]["violations"][0];
+    assert_eq!(violation["count"], 1, "61.0 is over 50: {first}");
+    assert!(violation["examples"][0].as_str().unwrap().contains("http://e/s2"), "{violation}");
+    // Nothing changed yet.
+    assert_eq!(label("ko"), ["폭풍"]);
+
+    // A curator cannot approve; nobody approves their own change set.
+    assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/approve"), Some("alice"), None).0, 403);
+    let (_, own) = call(
+        "POST",
+        "/api/ontology/changesets",
+        Some("bob"),
+        Some(
+            json!({"title": "t", "changes": [{"op": "set_definition", "iri": "http://e/Event", "text": "Something that happens."}]}),
+        ),
+    );
+    let own_id = own["id"].as_u64().unwrap();
+    let (status, refused) =
+        call("POST", &format!("/api/ontology/changesets/{own_id}/approve"), Some("bob"), None);
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused.to_string().contains("another reviewer"), "{refused}");
+
+    // Approval applies the whole change set at once and records who, when and why.
+    let (status, approved) = call(
+        "POST",
+        &format!("/api/ontology/changesets/{id}/approve"),
+        Some("bob"),
+        Some(json!({"comment": "checked with the forecasters"})),
+    );
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["review"]["by"], "bob");
+    assert_eq!(label("ko"), ["태풍"]);
+    assert_eq!(max_speed(), ["50"]);
+    let (_, entity) = call("GET", "/api/ontology/entity?iri=http%3A%2F%2Fe%2FStorm", None, None);
+    assert_eq!(entity["labels"]["ko"], json!(["태풍"]));
+    let recorded = ask(
+        "SELECT ?who ?why WHERE { GRAPH <urn:sailkg:graph:curation> { ?a a <http://www.w3.org/ns/prov#Activity> ; <http://www.w3.org/ns/prov#used> ?set ; <urn:sailkg:vocab#agent> ?who ; <http://www.w3.org/2000/01/rdf-schema#comment> ?why ; <http://www.w3.org/ns/prov#endedAtTime> ?t } }",
+    );
+    assert_eq!(recorded, ["bob,checked with the forecasters"]);
+    // Deciding twice is a conflict of state.
+    assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/approve"), Some("erin"), None).0, 409);
+
+    // Two change sets on the same entity: the second approval sees the first and asks for a rebase.
+    let rename = |text: &str| json!({"title": format!("call it {text}"), "changes": [{"op": "set_label", "iri": "http://e/Storm", "text": text}]});
+    let (_, windstorm) = call("POST", "/api/ontology/changesets", Some("alice"), Some(rename("windstorm")));
+    let (_, gale) = call("POST", "/api/ontology/changesets", Some("alice"), Some(rename("gale")));
+    let (windstorm, gale) = (windstorm["id"].as_u64().unwrap(), gale["id"].as_u64().unwrap());
+    assert_eq!(
+        call("POST", &format!("/api/ontology/changesets/{windstorm}/approve"), Some("bob"), None).0,
+        200
+    );
+    let (status, conflict) =
+        call("POST", &format!("/api/ontology/changesets/{gale}/approve"), Some("erin"), None);
+    assert_eq!(status, 409, "{conflict}");
+    assert!(conflict.to_string().contains("rebase"), "{conflict}");
+    assert_eq!(label("en"), ["windstorm"], "nothing overwritten");
+    // Nothing touched the first one since: its revert restores the label.
+    assert_eq!(
+        call("POST", &format!("/api/ontology/changesets/{windstorm}/revert"), Some("erin"), None).0,
+        200
+    );
+    assert_eq!(label("en"), ["storm"]);
+    assert_eq!(
+        call("POST", &format!("/api/ontology/changesets/{windstorm}/revert"), Some("erin"), None).0,
+        409
+    );
+    // Reverting the first change set restores the old label and constraint.
+    let (status, reverted) = call(
+        "POST",
+        &format!("/api/ontology/changesets/{id}/revert"),
+        Some("root"),
+        Some(json!({"comment": "too strict"})),
+    );
+    assert_eq!(status, 200, "{reverted}");
+    assert_eq!(reverted["status"], "reverted");
+    assert_eq!(label("ko"), ["폭풍"]);
+    assert_eq!(max_speed(), ["120"]);
+    // A rejected proposal changes nothing.
+    let (status, rejected) = call(
+        "POST",
+        &format!("/api/ontology/changesets/{gale}/reject"),
+        Some("erin"),
+        Some(json!({"comment": "stale"})),
+    );
+    assert_eq!((status, rejected["status"].as_str()), (200, Some("rejected")));
+    assert_eq!(label("en"), ["storm"]);
+
+    // Rename: the new IRI takes the statements and the references; the old one stays, deprecated.
+    let (status, renamed) = call(
+        "POST",
+        "/api/ontology/changesets",
+        Some("alice"),
+        Some(
+            json!({"title": "the agreed name", "changes": [{"op": "rename", "iri": "http://e/Storm", "to": "http://e/Cyclone"}]}),
+        ),
+    );
+    assert_eq!(status, 201, "{renamed}");
+    let renamed = renamed["id"].as_u64().unwrap();
+    assert_eq!(
+        call("POST", &format!("/api/ontology/changesets/{renamed}/approve"), Some("bob"), None).0,
+        200
+    );
+    let (_, cyclone) = call("GET", "/api/ontology/entity?iri=http%3A%2F%2Fe%2FCyclone", None, None);
+    assert_eq!(cyclone["parents"], json!(["http://e/Event"]));
+    assert_eq!(cyclone["labels"]["ko"], json!(["폭풍"]));
+    let (_, storm) = call("GET", "/api/ontology/entity?iri=http%3A%2F%2Fe%2FStorm", None, None);
+    assert_eq!(
+        (storm["deprecated"].clone(), storm["replaced_by"].clone()),
+        (json!(true), json!(["http://e/Cyclone"]))
+    );
+    assert_eq!(storm["usage"]["instances"], 2, "instances are never touched");
+    let (_, speed) = call("GET", "/api/ontology/entity?iri=http%3A%2F%2Fe%2FwindSpeed", None, None);
+    assert_eq!(speed["domain"], json!(["http://e/Cyclone"]), "references follow the new name");
+
+    // Mistakes are refused, located by change, and leave nothing behind.
+    for (body, says) in [
+        (
+            json!({"title": "x", "changes": [{"op": "set_label", "iri": "http://e/Nothing", "text": "y"}]}),
+            "change 1: the ontology has no",
+        ),
+        (
+            json!({"title": "x", "changes": [{"op": "add_constraint", "class": "http://e/Event", "path": "http://e/windSpeed", "constraint": "maxInclusive", "value": "fast"}]}),
+            "needs a number",
+        ),
+        (
+            json!({"title": "x", "changes": [{"op": "add_constraint", "class": "http://e/Event", "path": "http://e/windSpeed", "constraint": "maxSpeed", "value": "1"}]}),
+            "unknown constraint",
+        ),
+        (json!({"title": "x", "changes": [{"op": "delete", "iri": "http://e/Event"}]}), "unknown variant"),
+        (json!({"title": "", "changes": [{"op": "deprecate", "iri": "http://e/Event"}]}), "title"),
+        (
+            json!({"title": "x", "changes": [{"op": "add_class", "iri": "http://e/Event", "label": "again"}]}),
+            "exists already",
+        ),
+    ] {
+        let (status, error) = call("POST", "/api/ontology/changesets", Some("alice"), Some(body.clone()));
+        assert_eq!(status, 400, "{body}: {error}");
+        assert!(error.to_string().contains(says), "{body}: {error}");
+    }
+    let (status, list) = call("GET", "/api/ontology/changesets", None, None);
+    assert_eq!(status, 200);
+    assert_eq!(list["changesets"].as_array().unwrap().len(), 5, "{list}");
+    assert_eq!(call("GET", "/api/ontology/changesets/99", None, None).0, 404);
+    assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/merge"), Some("bob"), None).0, 404);
 }
