@@ -15,9 +15,7 @@ use datafusion::datasource::file_format::options::ReadOptions;
 use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
-use oxigraph::model::Term;
-use oxigraph::sparql::QueryResults;
-use sailkg_store::{QueryRequest, Store};
+use sailkg_store::Store;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -369,30 +367,7 @@ impl MetaSchema {
     }
 
     fn select(&self, query: &str) -> datafusion::error::Result<Vec<Vec<Option<String>>>> {
-        let budget = self.store.budget(self.timeout);
-        let request = QueryRequest { query, ..Default::default() };
-        let QueryResults::Solutions(solutions) = self.store.query(&request, &budget).map_err(external)?
-        else {
-            return Err(DataFusionError::Internal("a catalogue query did not give solutions".into()));
-        };
-        let variables = solutions.variables().to_vec();
-        let mut rows = Vec::new();
-        for solution in solutions {
-            let solution = solution.map_err(external)?;
-            rows.push(
-                variables
-                    .iter()
-                    .map(|v| {
-                        solution.get(v).map(|t| match t {
-                            Term::NamedNode(n) => n.as_str().to_owned(),
-                            Term::BlankNode(b) => format!("_:{}", b.as_str()),
-                            Term::Literal(l) => l.value().to_owned(),
-                        })
-                    })
-                    .collect(),
-            );
-        }
-        Ok(rows)
+        self.store.select_strings(query, self.timeout).map_err(external)
     }
 }
 

@@ -217,9 +217,9 @@ fn now() -> String {
     sailkg_core::terms::date_time(std::time::SystemTime::now()).value().to_owned()
 }
 
-/// The statements of `subjects` in the ontology and shapes graphs, sorted, hashed.
-fn fingerprint(store: &Store, subjects: &[String]) -> Result<String> {
-    let mut lines = Vec::new();
+/// The statements of `subjects` in the ontology and shapes graphs, as N-Quads lines.
+fn statements(store: &Store, subjects: &[String]) -> Result<BTreeSet<String>> {
+    let mut lines = BTreeSet::new();
     for g in [vocab::GRAPH_ONTOLOGY, vocab::GRAPH_SHAPES] {
         let g = graph(g);
         for subject in subjects {
@@ -230,17 +230,26 @@ fn fingerprint(store: &Store, subjects: &[String]) -> Result<String> {
                 None,
                 Some(GraphNameRef::NamedNode(g.as_ref())),
             ) {
-                lines.push(quad_line(&quad?));
+                lines.insert(quad_line(&quad?));
             }
         }
     }
-    lines.sort();
+    Ok(lines)
+}
+
+/// SHA-256 of sorted lines.
+fn digest(lines: &BTreeSet<String>) -> String {
     let mut hash = Sha256::new();
-    for line in &lines {
+    for line in lines {
         hash.update(line.as_bytes());
         hash.update(b"\n");
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprint of the statements of `subjects`.
+fn fingerprint(store: &Store, subjects: &[String]) -> Result<String> {
+    Ok(digest(&statements(store, subjects)?))
 }
 
 fn subject_term(text: &str) -> Option<NamedOrBlankNode> {
@@ -640,31 +649,8 @@ fn regex_syntax_check(pattern: &str) -> std::result::Result<(), CurationError> {
 /// Counts what `planner` changes in the data, and the values the constraints it adds would reject.
 fn impact(store: &Store, planner: &Planner<'_>, budget_secs: u64) -> Result<Impact> {
     let mut impact = Impact::default();
-    let select = |query: &str| -> Result<Vec<Vec<Option<String>>>> {
-        let budget = store.budget(std::time::Duration::from_secs(budget_secs));
-        let request = crate::QueryRequest { query, ..Default::default() };
-        let crate::QueryResults::Solutions(solutions) = store.query(&request, &budget)? else {
-            return Ok(Vec::new());
-        };
-        let variables = solutions.variables().to_vec();
-        let mut rows = Vec::new();
-        for solution in solutions {
-            let solution = solution.map_err(StoreError::Query)?;
-            rows.push(
-                variables
-                    .iter()
-                    .map(|v| {
-                        solution.get(v).map(|t| match t {
-                            Term::NamedNode(n) => n.as_str().to_owned(),
-                            Term::BlankNode(b) => format!("_:{}", b.as_str()),
-                            Term::Literal(l) => l.value().to_owned(),
-                        })
-                    })
-                    .collect(),
-            );
-        }
-        Ok(rows)
-    };
+    let timeout = std::time::Duration::from_secs(budget_secs);
+    let select = |query: &str| store.select_strings(query, timeout);
     let first_number = |rows: Vec<Vec<Option<String>>>| {
         rows.first()
             .and_then(|r| r.first().cloned().flatten())
@@ -984,22 +970,9 @@ impl<'a> Curation<'a> {
         Ok(set)
     }
 
+    /// The fingerprint the statements of `subjects` will have once `remove` and `add` apply.
     fn fingerprint_after(&self, subjects: &[String], remove: &[Quad], add: &[Quad]) -> Result<String> {
-        let mut lines = BTreeSet::new();
-        for g in [vocab::GRAPH_ONTOLOGY, vocab::GRAPH_SHAPES] {
-            let g = graph(g);
-            for subject in subjects {
-                let Some(subject) = subject_term(subject) else { continue };
-                for quad in self.store.oxigraph().quads_for_pattern(
-                    Some(subject.as_ref()),
-                    None,
-                    None,
-                    Some(GraphNameRef::NamedNode(g.as_ref())),
-                ) {
-                    lines.insert(quad_line(&quad?));
-                }
-            }
-        }
+        let mut lines = statements(self.store, subjects)?;
         for quad in remove {
             lines.remove(&quad_line(quad));
         }
@@ -1012,11 +985,6 @@ impl<'a> Curation<'a> {
                 lines.insert(quad_line(quad));
             }
         }
-        let mut hash = Sha256::new();
-        for line in &lines {
-            hash.update(line.as_bytes());
-            hash.update(b"\n");
-        }
-        Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Ok(digest(&lines))
     }
 }

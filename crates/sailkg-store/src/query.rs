@@ -146,3 +146,37 @@ pub(crate) fn query_error(error: QueryEvaluationError, budget: &Budget) -> Store
         StoreError::Query(error)
     }
 }
+
+impl Store {
+    /// Runs a SELECT query under `timeout` and gives each solution's values as text (IRIs bare,
+    /// blank nodes as `_:id`, literals by their lexical form), in the order of its variables.
+    pub fn select_strings(
+        &self,
+        query: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<Vec<Option<String>>>> {
+        let budget = self.budget(timeout);
+        let request = QueryRequest { query, ..Default::default() };
+        let QueryResults::Solutions(solutions) = self.query(&request, &budget)? else {
+            return Ok(Vec::new());
+        };
+        let variables = solutions.variables().to_vec();
+        let mut rows = Vec::new();
+        for solution in solutions {
+            let solution = solution.map_err(|e| query_error(e, &budget))?;
+            rows.push(
+                variables
+                    .iter()
+                    .map(|v| {
+                        solution.get(v).map(|t| match t {
+                            oxigraph::model::Term::NamedNode(n) => n.as_str().to_owned(),
+                            oxigraph::model::Term::BlankNode(b) => format!("_:{}", b.as_str()),
+                            oxigraph::model::Term::Literal(l) => l.value().to_owned(),
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        Ok(rows)
+    }
+}
