@@ -656,6 +656,180 @@ async function runPage(run) {
   } catch (e) { main.append(errorBox(e)); }
 }
 
+// ---------------------------------------------------------------- ontology curation
+
+function tokenField(id, help) {
+  const input = h('input', { type: 'password', id, value: token.get(), autocomplete: 'off', 'aria-describedby': id + '-help' });
+  input.addEventListener('change', () => token.set(input.value.trim()));
+  return h('div', {}, h('label', { for: id }, 'Your token'), input, h('p', { class: 'muted', id: id + '-help' }, help));
+}
+
+async function ontologyPage() {
+  const input = h('input', { type: 'search', id: 'onto-q', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list', 'aria-expanded': 'false', 'aria-controls': 'onto-suggestions', placeholder: 'class, property or concept' });
+  const list = h('ul', { id: 'onto-suggestions', role: 'listbox', 'aria-label': 'Ontology terms', hidden: true });
+  const trees = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  page('Ontology', h('div', { class: 'search-box' }, h('label', { for: 'onto-q' }, 'Find a term'), input, list),
+    h('p', {}, h('a', { href: '#/proposals' }, 'Proposals and history')), trees);
+  let timer = null, active = -1, items = [];
+  const close = () => { list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; };
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (!input.value.trim()) return close();
+      try {
+        const r = await getJson('/api/ontology/search?q=' + encodeURIComponent(input.value.trim()));
+        items = r.result.map((t, i) => h('li', { role: 'option', id: 'onto-opt-' + i, 'aria-selected': 'false', 'data-href': '#/term?iri=' + encodeURIComponent(t.iri),
+          onmousedown: e => { e.preventDefault(); location.hash = '#/term?iri=' + encodeURIComponent(t.iri); } }, t.label, h('span', { class: 'badge' }, t.kind)));
+        list.replaceChildren(...items);
+        if (items.length) { list.hidden = false; input.setAttribute('aria-expanded', 'true'); } else close();
+      } catch (_) { close(); }
+    }, 120);
+  });
+  input.addEventListener('keydown', e => {
+    if (list.hidden) return;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      active = (active + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+      items.forEach((li, i) => li.setAttribute('aria-selected', i === active ? 'true' : 'false'));
+      input.setAttribute('aria-activedescendant', items[active].id);
+      e.preventDefault();
+    } else if (e.key === 'Enter' && active >= 0) { e.preventDefault(); location.hash = items[active].dataset.href; }
+    else if (e.key === 'Escape') close();
+  });
+  try {
+    const o = await getJson('/api/ontology');
+    const tree = (entries, unit) => {
+      const byParent = new Map();
+      const known = new Set(entries.map(e => e.iri));
+      for (const e of entries) for (const p of (e.parents.filter(p => known.has(p)).length ? e.parents.filter(p => known.has(p)) : [''])) {
+        if (!byParent.has(p)) byParent.set(p, []);
+        byParent.get(p).push(e);
+      }
+      const branch = (parent, depth) => h('ul', { class: 'tree', role: depth ? 'group' : 'tree' }, (byParent.get(parent) || []).sort((a, b) => a.label.localeCompare(b.label)).map(e => {
+        const label = h('span', {}, h('a', { href: '#/term?iri=' + encodeURIComponent(e.iri) }, e.label), ' ', h('span', { class: 'count' }, `${e.uses} ${unit}`),
+          e.deprecated ? h('span', { class: 'badge' }, 'deprecated') : null);
+        return h('li', { role: 'treeitem' }, byParent.has(e.iri) && depth < 12 ? h('details', { open: depth < 1 }, h('summary', {}, label), branch(e.iri, depth + 1)) : label);
+      }));
+      return branch('', 0);
+    };
+    trees.replaceChildren(
+      h('h2', {}, `Classes (${o.classes.length})`), tree(o.classes, 'instances'),
+      h('h2', {}, `Properties (${o.properties.length})`), tree(o.properties, 'uses'),
+      o.concepts.length ? h('h2', {}, `Concepts (${o.concepts.length})`) : null, o.concepts.length ? tree(o.concepts, '') : null);
+  } catch (e) { trees.replaceChildren(errorBox(e)); }
+}
+
+const CONSTRAINTS = ['minInclusive', 'maxInclusive', 'minExclusive', 'maxExclusive', 'minLength', 'maxLength', 'minCount', 'maxCount', 'pattern', 'datatype', 'class'];
+
+async function termPage(params) {
+  const iri = params.get('iri') || '';
+  page(shortIri(iri) || 'Term');
+  if (!safeIri(iri)) { main.append(errorBox(new Error(`Not an IRI: ${JSON.stringify(iri)}`))); return; }
+  let e;
+  try { e = await getJson('/api/ontology/entity?iri=' + encodeURIComponent(iri)); } catch (error) { main.append(errorBox(error)); return; }
+  const first = o => Object.values(o || {}).flat()[0];
+  main.querySelector('h1').textContent = (e.labels.en || [])[0] || first(e.labels) || shortIri(iri);
+  const pending = [];
+  const pendingList = h('ol', { id: 'pending' });
+  const addPending = change => { pending.push(change); pendingList.append(h('li', {}, describe(change))); propose.disabled = false; announce('Change added to the proposal'); };
+  const langs = (o, name) => table(name, ['language', name], Object.entries(o).flatMap(([l, values]) => values.map(v => [l || '(none)', v])));
+  const labelLang = h('input', { type: 'text', id: 'label-lang', value: 'en', class: 'lang' });
+  const labelText = h('input', { type: 'text', id: 'label-text' });
+  const defLang = h('input', { type: 'text', id: 'def-lang', value: 'en', class: 'lang' });
+  const defText = h('input', { type: 'text', id: 'def-text' });
+  const cPath = h('input', { type: 'text', id: 'constraint-path', placeholder: 'property IRI' });
+  const cKind = h('select', { id: 'constraint-kind' }, CONSTRAINTS.map(c => h('option', { value: c }, c)));
+  const cValue = h('input', { type: 'text', id: 'constraint-value' });
+  const replaced = h('input', { type: 'text', id: 'replaced-by', placeholder: 'optional IRI' });
+  const title = h('input', { type: 'text', id: 'proposal-title', placeholder: 'why this change' });
+  const result = h('div', { id: 'proposal-result', role: 'status' });
+  const propose = h('button', { type: 'button', id: 'propose', disabled: true, onclick: async () => {
+    try {
+      const set = await getJson('/api/ontology/changesets', { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token.get() }, body: JSON.stringify({ title: title.value, changes: pending }) });
+      result.replaceChildren(h('p', { class: 'ok' }, `Proposed as change set ${set.id}. `, h('a', { href: '#/proposals?id=' + set.id }, 'See it with its impact')));
+      pending.length = 0; pendingList.replaceChildren(); propose.disabled = true;
+    } catch (error) { result.replaceChildren(errorBox(error)); }
+  } }, 'Propose');
+  const isClass = e.types.some(t => /Class$/.test(t));
+  main.append(h('div', {},
+    h('p', { class: 'iri' }, iri),
+    e.deprecated ? h('p', { class: 'error' }, 'Deprecated', e.replaced_by.length ? [' — replaced by ', ...e.replaced_by.map(r => entityLink(r))] : '') : null,
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'types'), h('dd', {}, e.types.map(shortIri).join(', ')),
+      h('dt', {}, 'parents'), h('dd', {}, e.parents.length ? e.parents.map(p => h('a', { href: '#/term?iri=' + encodeURIComponent(p) }, shortIri(p) + ' ')) : '—'),
+      h('dt', {}, 'children'), h('dd', {}, e.children.length ? e.children.map(p => h('a', { href: '#/term?iri=' + encodeURIComponent(p) }, shortIri(p) + ' ')) : '—'),
+      e.domain.length ? [h('dt', {}, 'domain'), h('dd', {}, e.domain.map(shortIri).join(', '))] : null,
+      e.range.length ? [h('dt', {}, 'range'), h('dd', {}, e.range.map(shortIri).join(', '))] : null,
+      h('dt', {}, 'in the data'), h('dd', {}, isClass ? `${e.usage.instances} instances in ${e.usage.graphs} graphs` : `${e.usage.triples} triples`),
+      h('dt', {}, 'generation runs'), h('dd', {}, e.usage.generation_runs.length ? e.usage.generation_runs.map(r => runLink({ run: r.run })) : '—')),
+    h('h2', {}, 'Labels'), langs(e.labels, 'label'),
+    h('div', { class: 'row' }, h('label', { for: 'label-lang' }, 'Language'), labelLang, h('label', { for: 'label-text' }, 'Label'), labelText,
+      h('button', { type: 'button', class: 'secondary', id: 'add-label', onclick: () => labelText.value.trim() && addPending({ op: 'set_label', iri, language: labelLang.value.trim(), text: labelText.value.trim() }) }, 'Set label')),
+    h('h2', {}, 'Definitions'), langs(e.definitions, 'definition'),
+    h('div', { class: 'row' }, h('label', { for: 'def-lang' }, 'Language'), defLang, h('label', { for: 'def-text' }, 'Definition'), defText,
+      h('button', { type: 'button', class: 'secondary', onclick: () => defText.value.trim() && addPending({ op: 'set_definition', iri, language: defLang.value.trim(), text: defText.value.trim() }) }, 'Set definition')),
+    h('h2', {}, 'Constraints (SHACL)'),
+    e.shapes.length ? table('Constraints', ['shape', 'path', 'constraint', 'value', ''], e.shapes.flatMap(s => s.constraints.map(c => [shortIri(s.shape), entityLink(c.path), c.constraint, c.value,
+      isClass ? h('button', { type: 'button', class: 'secondary', onclick: () => addPending({ op: 'remove_constraint', class: iri, path: c.path, constraint: c.constraint }) }, 'Remove') : '']))) : h('p', { class: 'muted' }, 'No constraints.'),
+    isClass ? h('div', { class: 'row' }, h('label', { for: 'constraint-path' }, 'Property'), cPath, h('label', { for: 'constraint-kind' }, 'Constraint'), cKind, h('label', { for: 'constraint-value' }, 'Value'), cValue,
+      h('button', { type: 'button', class: 'secondary', id: 'add-constraint', onclick: () => cPath.value.trim() && addPending({ op: 'add_constraint', class: iri, path: cPath.value.trim(), constraint: cKind.value, value: cValue.value.trim() }) }, 'Add constraint')) : null,
+    h('h2', {}, 'Deprecate'),
+    h('div', { class: 'row' }, h('label', { for: 'replaced-by' }, 'Replaced by'), replaced,
+      h('button', { type: 'button', class: 'secondary', onclick: () => addPending({ op: 'deprecate', iri, replaced_by: replaced.value.trim() || null }) }, 'Deprecate')),
+    h('h2', {}, 'Your proposal'), pendingList,
+    h('label', { for: 'proposal-title' }, 'Why'), title, tokenField('curator-token', 'A curator token proposes; a reviewer approves.'),
+    h('div', { class: 'row' }, propose), result));
+}
+
+function describe(c) {
+  switch (c.op) {
+    case 'set_label': return `label @${c.language || '–'} = "${c.text}" on ${shortIri(c.iri)}`;
+    case 'set_definition': return `definition @${c.language || '–'} = "${c.text}" on ${shortIri(c.iri)}`;
+    case 'add_class': return `new class ${shortIri(c.iri)} "${c.label}"` + (c.parent ? ` under ${shortIri(c.parent)}` : '');
+    case 'deprecate': return `deprecate ${shortIri(c.iri)}` + (c.replaced_by ? ` for ${shortIri(c.replaced_by)}` : '');
+    case 'rename': return `rename ${shortIri(c.iri)} to ${shortIri(c.to)}`;
+    case 'add_constraint': return `sh:${c.constraint} ${c.value} on ${shortIri(c.path)} of ${shortIri(c.class)}`;
+    case 'remove_constraint': return `remove sh:${c.constraint} on ${shortIri(c.path)} of ${shortIri(c.class)}`;
+    default: return JSON.stringify(c);
+  }
+}
+
+async function proposalsPage(params) {
+  const list = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  page('Proposals and history', tokenField('reviewer-token', 'A reviewer token approves, rejects and reverts; nobody approves their own proposal.'), list);
+  const open = Number(params.get('id') || 0);
+  const draw = async () => {
+    let sets;
+    try { sets = (await getJson('/api/ontology/changesets')).changesets; } catch (e) { list.replaceChildren(errorBox(e)); return; }
+    if (!sets.length) { list.replaceChildren(h('p', { class: 'muted' }, 'No change sets yet. Propose one from a term of the ', h('a', { href: '#/ontology' }, 'ontology'), '.')); return; }
+    list.replaceChildren(...sets.map(set => {
+      const comment = h('input', { type: 'text', id: `comment-${set.id}` });
+      const status = h('div', { role: 'status' });
+      const act = action => h('button', { type: 'button', class: action === 'approve' ? '' : 'secondary', id: `${action}-${set.id}`, onclick: async () => {
+        try {
+          await getJson(`/api/ontology/changesets/${set.id}/${action}`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token.get() }, body: JSON.stringify({ comment: comment.value }) });
+          announce(`Change set ${set.id}: ${action} done`);
+          await draw();
+        } catch (e) { status.replaceChildren(errorBox(e)); }
+      } }, action[0].toUpperCase() + action.slice(1));
+      const v = set.impact.violations;
+      return h('details', { open: set.id === open || set.status === 'proposed', id: `changeset-${set.id}`, class: 'changeset' },
+        h('summary', {}, `#${set.id} ${set.title} `, h('span', { class: 'badge', 'data-status': set.status }, set.status), h('span', { class: 'muted' }, ` by ${set.author}, ${set.created}`)),
+        h('ol', {}, set.changes.map(c => h('li', {}, describe(c)))),
+        h('h3', {}, 'Impact'),
+        h('p', {}, `${set.impact.instances} instances of the classes changed, ${set.impact.triples} triples of the properties changed.`),
+        v.length ? table('Violations', ['constraint', 'values that would violate it', 'examples'], v.map(x => [`sh:${x.constraint} ${x.value} on ${shortIri(x.path)}`, String(x.count), x.examples.join('; ')])) : null,
+        h('h3', {}, 'Diff'),
+        h('pre', { class: 'diff scroll' }, set.diff.removed.map(l => h('span', { class: 'del' }, '- ' + l + '\n')), set.diff.added.map(l => h('span', { class: 'ins' }, '+ ' + l + '\n'))),
+        set.review ? h('p', {}, `${set.status === 'rejected' ? 'Rejected' : 'Approved'} by ${set.review.by} at ${set.review.at}${set.review.comment ? ': ' + set.review.comment : ''}`) : null,
+        set.revert ? h('p', {}, `Reverted by ${set.revert.by} at ${set.revert.at}${set.revert.comment ? ': ' + set.revert.comment : ''}`) : null,
+        set.status === 'proposed' || set.status === 'approved' ? h('div', { class: 'row' }, h('label', { for: `comment-${set.id}` }, 'Comment'), comment,
+          set.status === 'proposed' ? [act('approve'), act('reject')] : act('revert')) : null,
+        status);
+    }));
+  };
+  await draw();
+}
+
 // ---------------------------------------------------------------- routing
 
 function route() {
@@ -667,13 +841,15 @@ function route() {
   const section = path.split('/')[1] || '';
   for (const a of document.querySelectorAll('.top nav a')) {
     const target = a.getAttribute('href').slice(2);
-    if (target === section || (target === '' && ['', 'entity'].includes(section)) || (target === 'datasets' && section === 'dataset')) a.setAttribute('aria-current', 'page');
+    if (target === section || (target === '' && ['', 'entity'].includes(section)) || (target === 'datasets' && section === 'dataset')
+      || (target === 'ontology' && ['term', 'proposals'].includes(section))) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   const arg = decodeURIComponent(path.split('/').slice(2).join('/'));
   const pages = {
     '': () => searchPage(params), datasets: datasetsPage, dataset: () => datasetPage(arg), entity: () => entityPage(params),
     sparql: () => sparqlPage(params), sql: () => sqlPage(params), generate: () => generatePage(params), run: () => runPage(arg),
+    ontology: ontologyPage, term: () => termPage(params), proposals: () => proposalsPage(params),
   };
   const show = pages[section];
   if (!show) { page('Not found', h('p', {}, 'No such page. '), h('a', { href: '#/' }, 'Back to search')); return; }

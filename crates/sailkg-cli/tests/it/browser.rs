@@ -1,7 +1,8 @@
 //! The web page in a real headless Chromium, driven over the W3C WebDriver protocol (Debian's
 //! `chromium` and `chromium-driver`, which `.ci/run` installs), against `sailkg demo`: search →
-//! facet → dataset page, the SPARQL and SQL consoles, a generation job and its report, errors,
-//! phone width. A failing step leaves a screenshot in the target directory and says where.
+//! facet → dataset page, the SPARQL and SQL consoles, a generation job and its report, ontology
+//! curation (a curator proposes a label and a constraint, a reviewer approves, SPARQL, search and
+//! the next generation see it, revert restores), errors, phone width. A failing step leaves a screenshot in the target directory and says where.
 
 use crate::sailkg;
 use serde_json::{Value, json};
@@ -239,9 +240,24 @@ fn base64(text: &str) -> Option<Vec<u8>> {
 
 /// `sailkg demo` on a fresh data directory: the README's first command. Returns the process
 /// and the address it printed (with the admin token in its fragment).
+/// Tokens of the curation part: a curator and a reviewer (the demo makes its own admin token).
+const CURATOR: &str = "curator-alice-0123456789abcdef";
+const REVIEWER: &str = "reviewer-bob-0123456789abcdef";
+
 fn demo(data: &std::path::Path) -> (Process, String) {
     let port = free_port();
+    let config = data.with_extension("toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[auth.tokens]]\nname = \"alice\"\ntoken = \"{CURATOR}\"\nrole = \"curator\"\n\n\
+             [[auth.tokens]]\nname = \"bob\"\ntoken = \"{REVIEWER}\"\nrole = \"reviewer\"\n"
+        ),
+    )
+    .unwrap();
     let mut child = sailkg(data)
+        .arg("--config")
+        .arg(&config)
         .args(["demo", "--bind", &format!("127.0.0.1:{port}")])
         .env_remove("SAILKG_ADMIN_TOKEN")
         .stdout(Stdio::piped())
@@ -269,7 +285,7 @@ fn demo(data: &std::path::Path) -> (Process, String) {
 }
 
 #[test]
-fn the_demo_in_a_browser_search_consoles_generation_and_errors() {
+fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (_demo, url) = demo(&dir.path().join("demo-data"));
     assert!(url.starts_with("http://127.0.0.1:") && url.contains("/#token="), "{url}");
@@ -439,6 +455,155 @@ fn the_demo_in_a_browser_search_consoles_generation_and_errors() {
     browser.click("#gen-start");
     let error = browser.text("#job-status .error");
     assert!(error.starts_with("401"), "{error}");
+
+    browser.step("ontology-tree");
+    browser.click("nav a[href='#/ontology']");
+    browser.until(
+        "the class tree with instance counts",
+        "return [...document.querySelectorAll('ul.tree li')].some(li => li.textContent.includes('airport') && li.textContent.includes('3376 instances'))",
+        json!([]),
+    );
+    browser.assert_labelled();
+    browser.type_into("#onto-q", "airp");
+    browser.text("#onto-suggestions [role=option]");
+    browser.keys("#onto-q", "\u{E015}\u{E007}");
+    browser.until(
+        "the airport's term page",
+        "return document.querySelector('h1').textContent === 'airport'",
+        json!([]),
+    );
+
+    browser.step("propose");
+    browser.type_into("#label-lang", "es");
+    browser.type_into("#label-text", "aeródromo");
+    browser.click("#add-label");
+    browser.type_into("#constraint-path", "http://schema.org/latitude");
+    browser.script("document.getElementById('constraint-kind').value = 'maxInclusive'", json!([]));
+    browser.type_into("#constraint-value", "65");
+    browser.click("#add-constraint");
+    assert_eq!(browser.script("return document.querySelectorAll('#pending li').length", json!([])), json!(2));
+    browser.type_into("#proposal-title", "Spanish label; airports north of 65° are out of scope");
+    browser.type_into("#curator-token", CURATOR);
+    browser.script("document.getElementById('curator-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.assert_labelled();
+    browser.click("#propose");
+    browser.click("#proposal-result a");
+
+    browser.step("review");
+    let id = browser
+        .until(
+            "the proposal with its impact",
+            "const d = document.querySelector('details.changeset[open]'); return d && d.textContent.includes('would violate') && d.id.replace('changeset-', '')",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let impact = browser.text(&format!("#changeset-{id} table"));
+    assert!(impact.contains("maxInclusive 65"), "{impact}");
+    let diff = browser.text(&format!("#changeset-{id} pre.diff"));
+    assert!(diff.contains("aeródromo") && diff.contains("\"90\""), "{diff}");
+    // The curator cannot approve; the reviewer can.
+    browser.type_into("#reviewer-token", CURATOR);
+    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.click(&format!("#approve-{id}"));
+    assert!(browser.text(&format!("#changeset-{id} .error")).starts_with("403"));
+    browser.type_into("#reviewer-token", REVIEWER);
+    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.type_into(&format!("#comment-{id}"), "agreed in the review meeting");
+    browser.click(&format!("#approve-{id}"));
+    browser.until(
+        "the change set approved",
+        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'approved'",
+        json!([format!("#changeset-{id} .badge")]),
+    );
+    browser.assert_labelled();
+
+    browser.step("approved-everywhere");
+    let sparql = |query: &str| -> String {
+        ureq::post(&format!("{base}/sparql"))
+            .header("Content-Type", "application/sparql-query")
+            .header("Accept", "text/csv")
+            .send(query)
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    let spanish = "SELECT ?l WHERE { GRAPH <urn:sailkg:graph:ontology> { <http://schema.org/Airport> <http://www.w3.org/2000/01/rdf-schema#label> ?l FILTER(LANG(?l) = 'es') } }";
+    let limit = "SELECT ?v WHERE { GRAPH <urn:sailkg:graph:shapes> { ?p <http://www.w3.org/ns/shacl#path> <http://schema.org/latitude> ; <http://www.w3.org/ns/shacl#maxInclusive> ?v } }";
+    assert!(sparql(spanish).contains("aeródromo"));
+    assert!(sparql(limit).contains("65"), "{}", sparql(limit));
+    // Search sees it (the indexer catches up in the background).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let hits = ureq::get(&format!("{base}/search?q=aer%C3%B3dromo"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        if hits.contains("http://schema.org/Airport") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "search never found the new label: {hits}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The next generation from the class respects the new constraint.
+    let admin = url.split("#token=").nth(1).unwrap().to_owned();
+    let generate = |name: &str| {
+        let job: Value = serde_json::from_str(
+            &ureq::post(&format!("{base}/api/generate"))
+                .header("Authorization", &format!("Bearer {admin}"))
+                .header("Content-Type", "application/json")
+                .send(format!(r#"{{"from": "kg.airport", "n": 60, "seed": 5, "where": "address_region = 'AK'", "name": "{name}"}}"#))
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap(),
+        )
+        .unwrap();
+        let id = job["id"].as_u64().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let state: Value = serde_json::from_str(
+                &ureq::get(&format!("{base}/api/generate/{id}"))
+                    .call()
+                    .unwrap()
+                    .body_mut()
+                    .read_to_string()
+                    .unwrap(),
+            )
+            .unwrap();
+            match state["state"].as_str() {
+                Some("done") => break,
+                Some("failed") => panic!("{state}"),
+                _ => assert!(Instant::now() < deadline, "{state}"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let rows = ureq::post(&format!("{base}/sql"))
+            .header("Accept", "text/csv")
+            .send(format!("SELECT max(latitude) AS top FROM synthetic.{name}"))
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        rows.lines().nth(1).unwrap().parse::<f64>().unwrap()
+    };
+    let top = generate("ak_constrained");
+    assert!(top <= 65.0, "the new sh:maxInclusive holds on every row: {top}");
+
+    browser.step("revert");
+    browser.click(&format!("#revert-{id}"));
+    browser.until(
+        "the change set reverted",
+        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'reverted'",
+        json!([format!("#changeset-{id} .badge")]),
+    );
+    assert!(!sparql(spanish).contains("aeródromo"));
+    assert!(sparql(limit).contains("90"), "{}", sparql(limit));
+    assert!(generate("ak_free") > 65.0, "Alaska's airports north of 65° come back once the limit is gone");
 
     browser.step("errors");
     browser.open(&format!("{base}/#/dataset/nope"));
