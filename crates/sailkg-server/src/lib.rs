@@ -252,8 +252,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .route("/api/ontology", web::get().to(ontology::trees))
     .route("/api/ontology/entity", web::get().to(ontology::entity))
     .route("/api/ontology/search", web::get().to(ontology::search))
+    .route("/api/ontology/export", web::get().to(ontology::export))
     .service(
         web::resource("/api/ontology/changesets")
+            // Imports carry whole documents.
+            .app_data(web::JsonConfig::default().limit(8 << 20).error_handler(|error, _| {
+                ApiError::new(StatusCode::BAD_REQUEST, format!("the JSON body: {error}")).into()
+            }))
             .route(web::post().to(ontology::propose))
             .route(web::get().to(ontology::changesets))
             .default_service(web::to(method_not_allowed)),

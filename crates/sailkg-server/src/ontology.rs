@@ -249,6 +249,10 @@ pub(crate) async fn entity(req: HttpRequest, state: web::Data<AppState>) -> Resu
             (None, _) => other.push(json!({"property": p, "value": o})),
         }
     }
+    for list in [&mut types, &mut parents, &mut domains, &mut ranges, &mut replaced_by] {
+        list.sort();
+        list.dedup();
+    }
     let mut shapes_out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for row in &constraints {
         let Some(shape) = get(row, "shape") else { continue };
@@ -499,4 +503,42 @@ pub(crate) async fn decide(
         ]));
     }
     Ok(HttpResponse::Ok().json(set))
+}
+
+/// `GET /api/ontology/export?format=turtle|rdfxml|jsonld|ntriples&graph=ontology|shapes`: the
+/// ontology (or the shapes) as a document, to keep or to load elsewhere.
+pub(crate) async fn export(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    use oxigraph::io::RdfFormat;
+    let params: BTreeMap<String, String> =
+        form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let (format, extension) = match params.get("format").map(String::as_str).unwrap_or("turtle") {
+        "turtle" | "ttl" => (RdfFormat::Turtle, "ttl"),
+        "rdfxml" | "xml" | "owl" => (RdfFormat::RdfXml, "rdf"),
+        "jsonld" | "json-ld" => {
+            (RdfFormat::JsonLd { profile: oxigraph::io::JsonLdProfileSet::empty() }, "jsonld")
+        }
+        "ntriples" | "nt" => (RdfFormat::NTriples, "nt"),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "format={other:?}: turtle, rdfxml, jsonld or ntriples"
+            )));
+        }
+    };
+    let (graph, name) = match params.get("graph").map(String::as_str).unwrap_or("ontology") {
+        "ontology" => (vocab::GRAPH_ONTOLOGY, "ontology"),
+        "shapes" => (vocab::GRAPH_SHAPES, "shapes"),
+        other => return Err(ApiError::bad_request(format!("graph={other:?}: ontology or shapes"))),
+    };
+    let store = state.store.clone();
+    let body = web::block(move || {
+        let mut out = Vec::new();
+        let graph = oxigraph::model::NamedNode::new_unchecked(graph);
+        store.dump_graph(graph.as_ref().into(), format, &mut out).map(|()| out)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    Ok(HttpResponse::Ok()
+        .content_type(format.media_type())
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}.{extension}\"")))
+        .body(body))
 }

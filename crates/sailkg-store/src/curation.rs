@@ -29,6 +29,9 @@ const OWL_CLASS: &str = "http://www.w3.org/2002/07/owl#Class";
 const OWL_DEPRECATED: &str = "http://www.w3.org/2002/07/owl#deprecated";
 const REPLACED_BY: &str = "http://purl.org/dc/terms/isReplacedBy";
 const DEFINITION: &str = "http://www.w3.org/2004/02/skos/core#definition";
+const ALT_LABEL: &str = "http://www.w3.org/2004/02/skos/core#altLabel";
+const CLOSE_MATCH: &str = "http://www.w3.org/2004/02/skos/core#closeMatch";
+const SAME_AS: &str = "http://www.w3.org/2002/07/owl#sameAs";
 const SH: &str = "http://www.w3.org/ns/shacl#";
 const PROV: &str = "http://www.w3.org/ns/prov#";
 
@@ -100,6 +103,35 @@ pub enum Change {
     AddConstraint { class: String, path: String, constraint: String, value: String },
     /// Removes the constraint of that kind on `path` for `class`.
     RemoveConstraint { class: String, path: String, constraint: String },
+    /// Folds `from` into `into`: references move to `into`, their labels become its
+    /// `skos:altLabel`s, and each of `from` stays, deprecated and replaced by `into`.
+    Merge { from: Vec<String>, into: String },
+    /// Splits `iri` into new classes (each with a label, under `iri`'s parents); `iri` stays,
+    /// deprecated and replaced by each of them.
+    Split { iri: String, into: Vec<NewClass> },
+    /// Accepts a suggested link of the review band: `skos:closeMatch` becomes `owl:sameAs`.
+    AcceptLink { source: String, target: String },
+    /// Rejects a suggested link: the `skos:closeMatch` goes; its record says it was rejected.
+    RejectLink { source: String, target: String },
+    /// Adds the statements of an RDF document (OWL, RDFS, SKOS concept schemes, SHACL) to the
+    /// ontology graph, or the shapes graph with `shapes`: `format` is turtle, rdfxml, jsonld or
+    /// ntriples. Statements already there are left out of the diff.
+    Import {
+        format: String,
+        text: String,
+        #[serde(default)]
+        shapes: bool,
+    },
+}
+
+/// A class a split creates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewClass {
+    pub iri: String,
+    pub label: String,
+    #[serde(default = "default_language")]
+    pub language: String,
 }
 
 /// Where a change set is.
@@ -220,7 +252,7 @@ fn now() -> String {
 /// The statements of `subjects` in the ontology and shapes graphs, as N-Quads lines.
 fn statements(store: &Store, subjects: &[String]) -> Result<BTreeSet<String>> {
     let mut lines = BTreeSet::new();
-    for g in [vocab::GRAPH_ONTOLOGY, vocab::GRAPH_SHAPES] {
+    for g in [vocab::GRAPH_ONTOLOGY, vocab::GRAPH_SHAPES, vocab::GRAPH_LINKS] {
         let g = graph(g);
         for subject in subjects {
             let Some(subject) = subject_term(subject) else { continue };
@@ -461,6 +493,21 @@ impl Planner<'_> {
         Ok(found)
     }
 
+    /// Moves the ontology's references to `old` (as object) onto `new`.
+    fn repoint(&mut self, old: &NamedNode, new: &NamedNode) -> Result<()> {
+        let subject: NamedOrBlankNode = old.clone().into();
+        for quad in self.quads(None, None, Some(old.as_ref().into()), vocab::GRAPH_ONTOLOGY)? {
+            if quad.predicate.as_str() == REPLACED_BY || quad.subject == subject {
+                continue;
+            }
+            let moved =
+                Quad::new(quad.subject.clone(), quad.predicate.clone(), new.clone(), quad.graph_name.clone());
+            self.remove(quad);
+            self.add(moved);
+        }
+        Ok(())
+    }
+
     fn constraint_value(constraint: &str, value: &str) -> std::result::Result<Term, CurationError> {
         let kind =
             CONSTRAINTS.iter().find(|(name, _)| *name == constraint).map(|(_, k)| *k).ok_or_else(|| {
@@ -602,6 +649,171 @@ impl Planner<'_> {
                     constraint.clone(),
                     value.trim().to_owned(),
                 ));
+                Ok(())
+            }
+            Change::Merge { from, into } => {
+                let into = named(into)?;
+                self.must_exist(&into)?;
+                if from.is_empty() {
+                    return Err(CurationError::Invalid("merge needs at least one entity in from".into()));
+                }
+                for old in from {
+                    let old = named(old)?;
+                    self.must_exist(&old)?;
+                    if old == into {
+                        return Err(CurationError::Invalid(format!(
+                            "<{}> cannot merge into itself",
+                            old.as_str()
+                        )));
+                    }
+                    self.repoint(&old, &into)?;
+                    let subject: NamedOrBlankNode = old.clone().into();
+                    for quad in self.quads(Some(&subject), Some(rdfs::LABEL), None, vocab::GRAPH_ONTOLOGY)? {
+                        self.add(Quad::new(into.clone(), graph(ALT_LABEL), quad.object, ontology.clone()));
+                    }
+                    self.deprecate(&old, Some(&into))?;
+                }
+                self.kind_of(&into)?;
+                Ok(())
+            }
+            Change::Split { iri, into } => {
+                let old = named(iri)?;
+                self.must_exist(&old)?;
+                if into.len() < 2 {
+                    return Err(CurationError::Invalid("split needs at least two new classes".into()));
+                }
+                let subject: NamedOrBlankNode = old.clone().into();
+                let parents: Vec<Term> = self
+                    .quads(Some(&subject), Some(rdfs::SUB_CLASS_OF), None, vocab::GRAPH_ONTOLOGY)?
+                    .into_iter()
+                    .map(|q| q.object)
+                    .collect();
+                for new in into {
+                    let iri = named(&new.iri)?;
+                    if self.exists(&iri)? {
+                        return Err(CurationError::Invalid(format!("<{}> exists already", iri.as_str())));
+                    }
+                    self.add(Quad::new(
+                        iri.clone(),
+                        rdf::TYPE.into_owned(),
+                        graph(OWL_CLASS),
+                        ontology.clone(),
+                    ));
+                    for parent in &parents {
+                        self.add(Quad::new(
+                            iri.clone(),
+                            rdfs::SUB_CLASS_OF.into_owned(),
+                            parent.clone(),
+                            ontology.clone(),
+                        ));
+                    }
+                    self.replace_literal(&iri, rdfs::LABEL, &new.language, &new.label)?;
+                    self.deprecate(&old, Some(&iri))?;
+                }
+                Ok(())
+            }
+            Change::AcceptLink { source, target } | Change::RejectLink { source, target } => {
+                let accept = matches!(change, Change::AcceptLink { .. });
+                let (source, target) = (named(source)?, named(target)?);
+                let links = graph(vocab::GRAPH_LINKS);
+                let subject: NamedOrBlankNode = source.clone().into();
+                let close = graph(CLOSE_MATCH);
+                let suggested = self.quads(
+                    Some(&subject),
+                    Some(close.as_ref()),
+                    Some(target.as_ref().into()),
+                    vocab::GRAPH_LINKS,
+                )?;
+                if suggested.is_empty() {
+                    return Err(CurationError::Invalid(format!(
+                        "no suggested link (skos:closeMatch) from <{}> to <{}>",
+                        source.as_str(),
+                        target.as_str()
+                    )));
+                }
+                for quad in suggested {
+                    self.remove(quad);
+                }
+                if accept {
+                    self.add(Quad::new(source.clone(), graph(SAME_AS), target.clone(), links.clone()));
+                }
+                // The link's record: its relation follows, and it says it was reviewed.
+                let sail = |local: &str| graph(&format!("{}{local}", vocab::SAIL));
+                let link_source = sail("linkSource");
+                for record in self.quads(
+                    None,
+                    Some(link_source.as_ref()),
+                    Some(source.as_ref().into()),
+                    vocab::GRAPH_LINKS,
+                )? {
+                    let node = record.subject;
+                    let target_pred = sail("linkTarget");
+                    if self
+                        .quads(
+                            Some(&node),
+                            Some(target_pred.as_ref()),
+                            Some(target.as_ref().into()),
+                            vocab::GRAPH_LINKS,
+                        )?
+                        .is_empty()
+                    {
+                        continue;
+                    }
+                    let relation = sail("linkRelation");
+                    for quad in self.quads(Some(&node), Some(relation.as_ref()), None, vocab::GRAPH_LINKS)? {
+                        self.remove(quad);
+                    }
+                    if accept {
+                        self.add(Quad::new(node.clone(), relation, graph(SAME_AS), links.clone()));
+                    }
+                    self.add(Quad::new(
+                        node,
+                        sail("review"),
+                        Literal::new_simple_literal(if accept { "accepted" } else { "rejected" }),
+                        links.clone(),
+                    ));
+                }
+                Ok(())
+            }
+            Change::Import { format, text, shapes } => {
+                let format = match format.to_ascii_lowercase().as_str() {
+                    "turtle" | "ttl" => RdfFormat::Turtle,
+                    "rdfxml" | "rdf/xml" | "xml" | "owl" => RdfFormat::RdfXml,
+                    "jsonld" | "json-ld" => {
+                        RdfFormat::JsonLd { profile: oxigraph::io::JsonLdProfileSet::empty() }
+                    }
+                    "ntriples" | "nt" => RdfFormat::NTriples,
+                    other => {
+                        return Err(CurationError::Invalid(format!(
+                            "import format {other:?}: turtle, rdfxml, jsonld or ntriples"
+                        )));
+                    }
+                };
+                let target = if *shapes { vocab::GRAPH_SHAPES } else { vocab::GRAPH_ONTOLOGY };
+                let parser =
+                    RdfParser::from_format(format).without_named_graphs().with_default_graph(graph(target));
+                let mut count = 0;
+                for quad in parser.for_slice(text.as_bytes()) {
+                    let quad = quad.map_err(|e| CurationError::Invalid(format!("import: {e}")))?;
+                    count += 1;
+                    let present = self.store.oxigraph().contains(&quad).map_err(StoreError::from)?;
+                    if !present {
+                        if let NamedOrBlankNode::NamedNode(n) = &quad.subject
+                            && quad.predicate == rdf::TYPE
+                            && let Term::NamedNode(t) = &quad.object
+                        {
+                            if t.as_str().ends_with("Class") {
+                                self.classes.insert(n.as_str().to_owned());
+                            } else if t.as_str().ends_with("Property") {
+                                self.properties.insert(n.as_str().to_owned());
+                            }
+                        }
+                        self.add(quad);
+                    }
+                }
+                if count == 0 {
+                    return Err(CurationError::Invalid("import: the document has no statements".into()));
+                }
                 Ok(())
             }
             Change::RemoveConstraint { class, path, constraint } => {
@@ -977,7 +1189,7 @@ impl<'a> Curation<'a> {
             lines.remove(&quad_line(quad));
         }
         for quad in add {
-            let in_scope = [vocab::GRAPH_ONTOLOGY, vocab::GRAPH_SHAPES]
+            let in_scope = [vocab::GRAPH_ONTOLOGY, vocab::GRAPH_SHAPES, vocab::GRAPH_LINKS]
                 .iter()
                 .any(|g| quad.graph_name.to_string() == format!("<{g}>"))
                 && subjects.contains(&subject_text(&quad.subject));

@@ -131,12 +131,8 @@ const TOKENS: [(&str, &str, Role); 5] = [
     ("root", "admin-root-0123456789abcdef", Role::Admin),
 ];
 
-fn token(name: &str) -> &'static str {
-    TOKENS.iter().find(|t| t.0 == name).unwrap().1
-}
-
-#[test]
-fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
+/// A server whose tokens are `TOKENS`, with the test ontology, shapes and data.
+fn curation_server() -> TestServer {
     let server = TestServer::start_with(|config| {
         config.auth.tokens = TOKENS
             .iter()
@@ -148,20 +144,36 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
             .collect();
     });
     load(&server);
-    let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| -> (u16, Value) {
-        let auth = who.map(|w| format!("Bearer {}", token(w)));
-        let mut headers = vec![("Content-Type", "application/json")];
-        if let Some(auth) = &auth {
-            headers.push(("Authorization", auth.as_str()));
-        }
-        let reply = send(
-            &server.agent,
-            method,
-            &server.url(path),
-            &headers,
-            body.map(|b| b.to_string().into_bytes()),
-        );
-        (reply.status, serde_json::from_slice(&reply.body).unwrap_or(Value::String(reply.text())))
+    server
+}
+
+/// A JSON request as `who` (a name of `TOKENS`): the status and the JSON (or text) answer.
+fn call(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    who: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let auth = who.map(|w| format!("Bearer {}", token(w)));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth.as_str()));
+    }
+    let reply =
+        send(&server.agent, method, &server.url(path), &headers, body.map(|b| b.to_string().into_bytes()));
+    (reply.status, serde_json::from_slice(&reply.body).unwrap_or(Value::String(reply.text())))
+}
+
+fn token(name: &str) -> &'static str {
+    TOKENS.iter().find(|t| t.0 == name).unwrap().1
+}
+
+#[test]
+fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
+    let server = curation_server();
+    let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| {
+        call(&server, method, path, who, body)
     };
     let ask = |query: &str| -> Vec<String> {
         let reply = send(
@@ -347,4 +359,160 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
     assert_eq!(list["changesets"].as_array().unwrap().len(), 5, "{list}");
     assert_eq!(call("GET", "/api/ontology/changesets/99", None, None).0, 404);
     assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/merge"), Some("bob"), None).0, 404);
+}
+
+#[test]
+fn merge_split_link_review_import_and_export() {
+    let server = curation_server();
+    let links = r#"
+@prefix e: <http://e/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix sail: <urn:sailkg:vocab#> .
+e:s1 skos:closeMatch e:s2 .
+e:s1 skos:closeMatch e:q1 .
+e:link1 a sail:Link ; sail:linkSource e:s1 ; sail:linkTarget e:s2 ; sail:linkRelation skos:closeMatch .
+"#;
+    let graph = GraphName::from(NamedNode::new(sailkg_core::vocab::GRAPH_LINKS).unwrap());
+    server
+        .store
+        .oxigraph()
+        .load_from_slice(
+            oxigraph::io::RdfParser::from_format(RdfFormat::Turtle).with_default_graph(graph),
+            links.as_bytes(),
+        )
+        .unwrap();
+    let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| {
+        call(&server, method, path, who, body)
+    };
+    let approve = |changes: Value| -> Value {
+        let (status, set) = call(
+            "POST",
+            "/api/ontology/changesets",
+            Some("alice"),
+            Some(json!({"title": "t", "changes": changes})),
+        );
+        assert_eq!(status, 201, "{set}");
+        let id = set["id"].as_u64().unwrap();
+        let (status, done) =
+            call("POST", &format!("/api/ontology/changesets/{id}/approve"), Some("bob"), None);
+        assert_eq!(status, 200, "{done}");
+        done
+    };
+    let entity = |iri: &str| {
+        call(
+            "GET",
+            &format!("/api/ontology/entity?iri={}", iri.replace(':', "%3A").replace('/', "%2F")),
+            None,
+            None,
+        )
+        .1
+    };
+
+    // Merge: Tempest folds into Event; its label becomes an alternative label.
+    approve(json!([{"op": "merge", "from": ["http://e/Tempest"], "into": "http://e/Event"}]));
+    assert_eq!(entity("http://e/Event")["alt_labels"]["en"], json!(["tempest"]));
+    assert_eq!(entity("http://e/Tempest")["replaced_by"], json!(["http://e/Event", "http://e/Storm"]));
+    // Split: Storm into two classes under Event; Storm stays, deprecated.
+    approve(json!([{"op": "split", "iri": "http://e/Storm", "into": [
+        {"iri": "http://e/Hurricane", "label": "hurricane"}, {"iri": "http://e/Blizzard", "label": "blizzard"}]}]));
+    let hurricane = entity("http://e/Hurricane");
+    assert_eq!(
+        (hurricane["parents"].clone(), hurricane["labels"]["en"].clone()),
+        (json!(["http://e/Event"]), json!(["hurricane"]))
+    );
+    assert_eq!(entity("http://e/Storm")["deprecated"], true);
+    assert_eq!(entity("http://e/Storm")["usage"]["instances"], 2);
+
+    // The review band of the links: one accepted, one rejected, a missing one refused.
+    approve(json!([
+        {"op": "accept_link", "source": "http://e/s1", "target": "http://e/s2"},
+        {"op": "reject_link", "source": "http://e/s1", "target": "http://e/q1"},
+    ]));
+    let ask = |query: &str| {
+        let reply = send(
+            &server.agent,
+            "POST",
+            &server.url("/sparql"),
+            &[("Content-Type", "application/sparql-query"), ("Accept", "text/csv")],
+            Some(query.as_bytes().to_vec()),
+        );
+        reply.text().lines().skip(1).map(str::to_owned).collect::<Vec<_>>()
+    };
+    let in_links =
+        "SELECT ?p ?o WHERE { GRAPH <urn:sailkg:graph:links> { <http://e/s1> ?p ?o } } ORDER BY ?p ?o";
+    assert_eq!(ask(in_links), ["http://www.w3.org/2002/07/owl#sameAs,http://e/s2"]);
+    assert_eq!(
+        ask(
+            "SELECT ?r ?v WHERE { GRAPH <urn:sailkg:graph:links> { <http://e/link1> <urn:sailkg:vocab#linkRelation> ?r ; <urn:sailkg:vocab#review> ?v } }"
+        ),
+        ["http://www.w3.org/2002/07/owl#sameAs,accepted"]
+    );
+    let (status, error) = call(
+        "POST",
+        "/api/ontology/changesets",
+        Some("alice"),
+        Some(
+            json!({"title": "t", "changes": [{"op": "accept_link", "source": "http://e/s1", "target": "http://e/q1"}]}),
+        ),
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("no suggested link"), "{error}");
+
+    // Import, through review like any change: a SKOS concept scheme in RDF/XML and shapes in Turtle.
+    let rdfxml = r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:skos="http://www.w3.org/2004/02/skos/core#">
+  <skos:Concept rdf:about="http://e/Drought"><skos:prefLabel xml:lang="en">drought</skos:prefLabel><skos:broader rdf:resource="http://e/Hazard"/></skos:Concept>
+</rdf:RDF>"#;
+    let done = approve(json!([{"op": "import", "format": "rdfxml", "text": rdfxml}]));
+    assert_eq!(done["diff"]["added"].as_array().unwrap().len(), 3, "{done}");
+    let (_, trees) = call("GET", "/api/ontology", None, None);
+    let drought = trees["concepts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["iri"] == "http://e/Drought")
+        .unwrap()
+        .clone();
+    assert_eq!(drought["parents"], json!(["http://e/Hazard"]));
+    let (status, error) = call(
+        "POST",
+        "/api/ontology/changesets",
+        Some("alice"),
+        Some(json!({"title": "t", "changes": [{"op": "import", "format": "turtle", "text": "<a> <b"}]})),
+    );
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("import"), "{error}");
+
+    // Export in every format, and back: the Turtle export parses to the same graph.
+    for (format, media) in [
+        ("turtle", "text/turtle"),
+        ("rdfxml", "application/rdf+xml"),
+        ("jsonld", "application/ld+json"),
+        ("ntriples", "application/n-triples"),
+    ] {
+        let reply = send(
+            &server.agent,
+            "GET",
+            &server.url(&format!("/api/ontology/export?format={format}")),
+            &[],
+            None,
+        );
+        assert_eq!(reply.status, 200, "{format}");
+        assert!(reply.content_type.starts_with(media), "{format}: {}", reply.content_type);
+        assert!(reply.text().contains("Drought"), "{format}");
+    }
+    let turtle = send(&server.agent, "GET", &server.url("/api/ontology/export"), &[], None).text();
+    let exported = oxigraph::store::Store::new().unwrap();
+    exported.load_from_slice(RdfFormat::Turtle, turtle.as_bytes()).unwrap();
+    let ontology = NamedNode::new(sailkg_core::vocab::GRAPH_ONTOLOGY).unwrap();
+    let stored =
+        server.store.oxigraph().quads_for_pattern(None, None, None, Some(ontology.as_ref().into())).count();
+    assert_eq!(exported.len().unwrap(), stored);
+    let shapes =
+        send(&server.agent, "GET", &server.url("/api/ontology/export?graph=shapes&format=turtle"), &[], None);
+    assert!(shapes.text().contains("StormShape"));
+    assert_eq!(
+        send(&server.agent, "GET", &server.url("/api/ontology/export?format=csv"), &[], None).status,
+        400
+    );
 }
