@@ -880,7 +880,19 @@ fn impact(store: &Store, planner: &Planner<'_>, budget_secs: u64) -> Result<Impa
         ))?);
     }
     for (class, path, constraint, value) in &planner.constraints {
-        let literal = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+        let literal = |v: &str| {
+            let escaped: String = v
+                .chars()
+                .flat_map(|c| match c {
+                    '\\' => vec!['\\', '\\'],
+                    '"' => vec!['\\', '"'],
+                    '\n' => vec!['\\', 'n'],
+                    '\r' => vec!['\\', 'r'],
+                    c => vec![c],
+                })
+                .collect();
+            format!("\"{escaped}\"")
+        };
         let test = match constraint.as_str() {
             "minInclusive" => format!("FILTER(!(?v >= {value}))"),
             "maxInclusive" => format!("FILTER(!(?v <= {value}))"),
@@ -930,6 +942,14 @@ fn impact(store: &Store, planner: &Planner<'_>, budget_secs: u64) -> Result<Impa
         });
     }
     Ok(impact)
+}
+
+/// Proposals and decisions of this process, one at a time: ids are unique, and a decision's
+/// fingerprint check and its transaction see no other decision in between.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The change sets of a store.
@@ -990,8 +1010,10 @@ impl<'a> Curation<'a> {
         if changes.len() > 1000 {
             return Err(CurationError::Invalid("a change set has at most 1000 changes".into()));
         }
-        if title.trim().is_empty() {
-            return Err(CurationError::Invalid("say why: a change set needs a title".into()));
+        if title.trim().is_empty() || title.len() > 1000 {
+            return Err(CurationError::Invalid(
+                "say why: a change set needs a title of 1 to 1000 bytes".into(),
+            ));
         }
         let mut planner = Planner {
             store: self.store,
@@ -1010,6 +1032,7 @@ impl<'a> Curation<'a> {
         }
         let touched: Vec<String> = planner.touched.iter().cloned().collect();
         let impact = impact(self.store, &planner, self.timeout_secs)?;
+        let _serial = serial();
         let id = self.list()?.first().map_or(1, |s| s.id + 1);
         let set = ChangeSet {
             id,
@@ -1118,6 +1141,7 @@ impl<'a> Curation<'a> {
         reviewer: &str,
         comment: &str,
     ) -> std::result::Result<ChangeSet, CurationError> {
+        let _serial = serial();
         let (mut set, decision) = self.decide(id, reviewer, comment)?;
         if set.status != Status::Proposed {
             return Err(CurationError::State {
@@ -1146,6 +1170,7 @@ impl<'a> Curation<'a> {
         reviewer: &str,
         comment: &str,
     ) -> std::result::Result<ChangeSet, CurationError> {
+        let _serial = serial();
         let (mut set, decision) = self.decide(id, reviewer, comment)?;
         if set.status != Status::Proposed {
             return Err(CurationError::State {
@@ -1163,6 +1188,7 @@ impl<'a> Curation<'a> {
 
     /// Undoes an approved change set, if the entities it touched are as it left them.
     pub fn revert(&self, id: u64, by: &str, comment: &str) -> std::result::Result<ChangeSet, CurationError> {
+        let _serial = serial();
         let (mut set, decision) = self.decide(id, by, comment)?;
         if set.status != Status::Approved {
             return Err(CurationError::State {

@@ -483,6 +483,18 @@ e:link1 a sail:Link ; sail:linkSource e:s1 ; sail:linkTarget e:s2 ; sail:linkRel
     assert_eq!(status, 400, "{error}");
     assert!(error.to_string().contains("import"), "{error}");
 
+    // A pattern with quotes and a line break is a value, never query text.
+    let (status, pattern) = call(
+        "POST",
+        "/api/ontology/changesets",
+        Some("alice"),
+        Some(
+            json!({"title": "t", "changes": [{"op": "add_constraint", "class": "http://e/Event", "path": "http://e/windSpeed", "constraint": "pattern", "value": "^[0-9]\"}\n UNION"}]}),
+        ),
+    );
+    assert_eq!(status, 201, "{pattern}");
+    assert_eq!(pattern["impact"]["violations"][0]["count"], 0, "{pattern}");
+
     // Export in every format, and back: the Turtle export parses to the same graph.
     for (format, media) in [
         ("turtle", "text/turtle"),
