@@ -360,6 +360,25 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
         json!([]),
     );
 
+    // The README's example query answers on the demo.
+    let query = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/demo-routes.rq"),
+    )
+    .unwrap();
+    let routes = ureq::post(&format!("{base}/sparql"))
+        .header("Content-Type", "application/sparql-query")
+        .header("Accept", "text/csv")
+        .send(query)
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert_eq!(
+        routes.lines().nth(1),
+        Some("San Francisco International,Los Angeles International,13788"),
+        "{routes}"
+    );
+
     browser.step("sparql");
     browser.click("nav a[href='#/sparql']");
     browser.type_into("#sparql-query", "PREFIX sch");
