@@ -365,14 +365,17 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/demo-routes.rq"),
     )
     .unwrap();
-    let routes = ureq::post(&format!("{base}/sparql"))
-        .header("Content-Type", "application/sparql-query")
-        .header("Accept", "text/csv")
-        .send(query)
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let sparql = |query: &str| -> String {
+        ureq::post(&format!("{base}/sparql"))
+            .header("Content-Type", "application/sparql-query")
+            .header("Accept", "text/csv")
+            .send(query)
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    let routes = sparql(&query);
     assert_eq!(
         routes.lines().nth(1),
         Some("San Francisco International,Los Angeles International,13788"),
@@ -539,16 +542,6 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     browser.assert_labelled();
 
     browser.step("approved-everywhere");
-    let sparql = |query: &str| -> String {
-        ureq::post(&format!("{base}/sparql"))
-            .header("Content-Type", "application/sparql-query")
-            .header("Accept", "text/csv")
-            .send(query)
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    };
     let spanish = "SELECT ?l WHERE { GRAPH <urn:sailkg:graph:ontology> { <http://schema.org/Airport> <http://www.w3.org/2000/01/rdf-schema#label> ?l FILTER(LANG(?l) = 'es') } }";
     let limit = "SELECT ?v WHERE { GRAPH <urn:sailkg:graph:shapes> { ?p <http://www.w3.org/ns/shacl#path> <http://schema.org/latitude> ; <http://www.w3.org/ns/shacl#maxInclusive> ?v } }";
     assert!(sparql(spanish).contains("aeródromo"));
