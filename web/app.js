@@ -181,7 +181,8 @@ async function searchPage(params) {
     h('div', { class: 'row' }, input, h('button', { type: 'submit' }, 'Search')), list);
   const results = h('div', { id: 'results' });
   page('Search', form, results);
-  typeahead(input, list);
+  typeahead(input, list, async text => (await getJson('/search/suggest?q=' + encodeURIComponent(text))).result
+    .map(hit => ({ label: hit.title || hit.id, kind: hit.kind, href: entityLink(hit.id).getAttribute('href') })));
   const filters = {};
   for (const [k, v] of params) if (k !== 'q' && k !== 'page') filters[k] = v;
   function go(text, f, pageNo = 0) {
@@ -223,7 +224,8 @@ async function searchPage(params) {
   } catch (e) { results.append(errorBox(e)); }
 }
 
-function typeahead(input, list) {
+/** A combobox: `suggest(text)` gives [{label, kind, href}]; arrows move, Enter follows, Escape closes. */
+function typeahead(input, list, suggest, minLength = 2) {
   let active = -1, timer = null, items = [];
   const close = () => { list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; };
   const mark = () => items.forEach((li, i) => {
@@ -233,14 +235,11 @@ function typeahead(input, list) {
   input.addEventListener('input', () => {
     clearTimeout(timer);
     const text = input.value.trim();
-    if (text.length < 2) return close();
+    if (text.length < minLength) return close();
     timer = setTimeout(async () => {
       try {
-        const r = await getJson('/search/suggest?q=' + encodeURIComponent(text));
-        items = r.result.map((hit, i) => h('li', { role: 'option', id: 'suggestion-' + i, 'aria-selected': 'false',
-          onmousedown: e => { e.preventDefault(); location.hash = entityLink(hit.id).getAttribute('href'); } },
-        hit.title || hit.id, h('span', { class: 'badge' }, hit.kind)));
-        items.forEach((li, i) => { li.dataset.href = entityLink(r.result[i].id).getAttribute('href'); });
+        items = (await suggest(text)).map((s, i) => h('li', { role: 'option', id: `${list.id}-${i}`, 'aria-selected': 'false', 'data-href': s.href,
+          onmousedown: e => { e.preventDefault(); location.hash = s.href; } }, s.label, h('span', { class: 'badge' }, s.kind)));
         list.replaceChildren(...items);
         active = -1;
         if (items.length) { list.hidden = false; input.setAttribute('aria-expanded', 'true'); } else close();
@@ -670,31 +669,8 @@ async function ontologyPage() {
   const trees = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   page('Ontology', h('div', { class: 'search-box' }, h('label', { for: 'onto-q' }, 'Find a term'), input, list),
     h('p', {}, h('a', { href: '#/proposals' }, 'Proposals and history')), trees);
-  let timer = null, active = -1, items = [];
-  const close = () => { list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; };
-  input.addEventListener('input', () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      if (!input.value.trim()) return close();
-      try {
-        const r = await getJson('/api/ontology/search?q=' + encodeURIComponent(input.value.trim()));
-        items = r.result.map((t, i) => h('li', { role: 'option', id: 'onto-opt-' + i, 'aria-selected': 'false', 'data-href': '#/term?iri=' + encodeURIComponent(t.iri),
-          onmousedown: e => { e.preventDefault(); location.hash = '#/term?iri=' + encodeURIComponent(t.iri); } }, t.label, h('span', { class: 'badge' }, t.kind)));
-        list.replaceChildren(...items);
-        if (items.length) { list.hidden = false; input.setAttribute('aria-expanded', 'true'); } else close();
-      } catch (_) { close(); }
-    }, 120);
-  });
-  input.addEventListener('keydown', e => {
-    if (list.hidden) return;
-    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      active = (active + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
-      items.forEach((li, i) => li.setAttribute('aria-selected', i === active ? 'true' : 'false'));
-      input.setAttribute('aria-activedescendant', items[active].id);
-      e.preventDefault();
-    } else if (e.key === 'Enter' && active >= 0) { e.preventDefault(); location.hash = items[active].dataset.href; }
-    else if (e.key === 'Escape') close();
-  });
+  typeahead(input, list, async text => (await getJson('/api/ontology/search?q=' + encodeURIComponent(text))).result
+    .map(t => ({ label: t.label, kind: t.kind, href: '#/term?iri=' + encodeURIComponent(t.iri) })), 1);
   try {
     const o = await getJson('/api/ontology');
     const tree = (entries, unit) => {

@@ -296,25 +296,30 @@ async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> 
     ))
 }
 
-/// Checks that the request may write: the server is writable and it carries an admin token.
-pub(crate) fn authorize_write(req: &HttpRequest, state: &AppState) -> Result<Role, ApiError> {
-    if state.config.server.read_only {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "the server is read-only; writes are refused"));
-    }
+/// The request's `Authorization: Bearer <token>`.
+pub(crate) fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "writes need an Authorization: Bearer <token> header with an admin token",
+            "writes need an Authorization: Bearer <token> header with a token of a role that may write",
         ));
     };
-    let token = value
+    value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "the Authorization header must be Bearer <token>")
-        })?;
+        })
+}
+
+/// Checks that the request may write: the server is writable and it carries an admin token.
+pub(crate) fn authorize_write(req: &HttpRequest, state: &AppState) -> Result<Role, ApiError> {
+    if state.config.server.read_only {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "the server is read-only; writes are refused"));
+    }
+    let token = bearer(req)?;
     match state.config.role_of_token(token) {
         None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown token")),
         Some(role) if role.can_write_store() => Ok(role),

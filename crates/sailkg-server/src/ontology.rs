@@ -366,15 +366,7 @@ fn authorize(req: &HttpRequest, state: &AppState, allowed: &[Role]) -> Result<(R
     if state.config.server.read_only {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "the server is read-only; changes are refused"));
     }
-    let presented = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "this needs an Authorization: Bearer <token> header")
-        })?;
+    let presented = crate::bearer(req)?;
     let token = state
         .config
         .token(presented)

@@ -1124,13 +1124,23 @@ impl<'a> Curation<'a> {
         Ok(())
     }
 
+    /// The change set `id` with a decision by `by`, if its status is `needed` for `action`.
     fn decide(
         &self,
         id: u64,
         by: &str,
         comment: &str,
+        needed: Status,
+        action: &'static str,
     ) -> std::result::Result<(ChangeSet, Decision), CurationError> {
         let set = self.get(id)?;
+        if comment.len() > 10_000 {
+            return Err(CurationError::Invalid("a comment has at most 10,000 bytes".into()));
+        }
+        if set.status != needed {
+            let needed = if needed == Status::Proposed { "proposed" } else { "approved" };
+            return Err(CurationError::State { id, status: set.status, action, needed });
+        }
         Ok((set, Decision { by: by.to_owned(), at: now(), comment: comment.trim().to_owned() }))
     }
 
@@ -1142,15 +1152,7 @@ impl<'a> Curation<'a> {
         comment: &str,
     ) -> std::result::Result<ChangeSet, CurationError> {
         let _serial = serial();
-        let (mut set, decision) = self.decide(id, reviewer, comment)?;
-        if set.status != Status::Proposed {
-            return Err(CurationError::State {
-                id,
-                status: set.status,
-                action: "approval",
-                needed: "proposed",
-            });
-        }
+        let (mut set, decision) = self.decide(id, reviewer, comment, Status::Proposed, "approval")?;
         if fingerprint(self.store, &set.touched)? != set.base {
             return Err(CurationError::Conflict(id));
         }
@@ -1171,15 +1173,7 @@ impl<'a> Curation<'a> {
         comment: &str,
     ) -> std::result::Result<ChangeSet, CurationError> {
         let _serial = serial();
-        let (mut set, decision) = self.decide(id, reviewer, comment)?;
-        if set.status != Status::Proposed {
-            return Err(CurationError::State {
-                id,
-                status: set.status,
-                action: "rejection",
-                needed: "proposed",
-            });
-        }
+        let (mut set, decision) = self.decide(id, reviewer, comment, Status::Proposed, "rejection")?;
         set.status = Status::Rejected;
         set.review = Some(decision.clone());
         self.save(&set, Some(("rejection", &decision)), &[], &[])?;
@@ -1189,15 +1183,7 @@ impl<'a> Curation<'a> {
     /// Undoes an approved change set, if the entities it touched are as it left them.
     pub fn revert(&self, id: u64, by: &str, comment: &str) -> std::result::Result<ChangeSet, CurationError> {
         let _serial = serial();
-        let (mut set, decision) = self.decide(id, by, comment)?;
-        if set.status != Status::Approved {
-            return Err(CurationError::State {
-                id,
-                status: set.status,
-                action: "revert",
-                needed: "approved",
-            });
-        }
+        let (mut set, decision) = self.decide(id, by, comment, Status::Approved, "revert")?;
         if Some(fingerprint(self.store, &set.touched)?) != set.applied {
             return Err(CurationError::Conflict(id));
         }
