@@ -667,8 +667,22 @@ async function ontologyPage() {
   const input = h('input', { type: 'search', id: 'onto-q', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list', 'aria-expanded': 'false', 'aria-controls': 'onto-suggestions', placeholder: 'class, property or concept' });
   const list = h('ul', { id: 'onto-suggestions', role: 'listbox', 'aria-label': 'Ontology terms', hidden: true });
   const trees = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const newIri = h('input', { type: 'text', id: 'new-class-iri', placeholder: 'IRI of the new class' });
+  const newLabel = h('input', { type: 'text', id: 'new-class-label', placeholder: 'label (English)' });
+  const newParent = h('input', { type: 'text', id: 'new-class-parent', placeholder: 'optional parent class IRI' });
+  const newWhy = h('input', { type: 'text', id: 'new-class-why', placeholder: 'why this class' });
+  const newResult = h('div', { role: 'status' });
+  const newClass = h('details', { id: 'new-class' }, h('summary', {}, 'Propose a new class'),
+    h('div', { class: 'row' }, h('label', { for: 'new-class-iri' }, 'IRI'), newIri, h('label', { for: 'new-class-label' }, 'Label'), newLabel),
+    h('div', { class: 'row' }, h('label', { for: 'new-class-parent' }, 'Parent'), newParent, h('label', { for: 'new-class-why' }, 'Why'), newWhy),
+    tokenField('new-class-token', 'A curator token proposes; a reviewer approves.'),
+    h('button', { type: 'button', id: 'propose-class', onclick: async () => {
+      try {
+        newResult.replaceChildren(proposedNote(await proposeChanges(newWhy.value, [{ op: 'add_class', iri: newIri.value.trim(), label: newLabel.value.trim(), parent: newParent.value.trim() || null }])));
+      } catch (e) { newResult.replaceChildren(errorBox(e)); }
+    } }, 'Propose'), newResult);
   page('Ontology', h('div', { class: 'search-box' }, h('label', { for: 'onto-q' }, 'Find a term'), input, list),
-    h('p', {}, h('a', { href: '#/proposals' }, 'Proposals and history')), trees);
+    h('p', {}, h('a', { href: '#/proposals' }, 'Proposals and history')), newClass, trees);
   typeahead(input, list, async text => (await getJson('/api/ontology/search?q=' + encodeURIComponent(text))).result
     .map(t => ({ label: t.label, kind: t.kind, href: '#/term?iri=' + encodeURIComponent(t.iri) })), 1);
   try {
@@ -694,6 +708,15 @@ async function ontologyPage() {
   } catch (e) { trees.replaceChildren(errorBox(e)); }
 }
 
+/** Proposes `changes` with the curator token in the page; returns the change set. */
+function proposeChanges(title, changes) {
+  return getJson('/api/ontology/changesets', { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token.get() }, body: JSON.stringify({ title, changes }) });
+}
+
+function proposedNote(set) {
+  return h('p', { class: 'ok' }, `Proposed as change set ${set.id}. `, h('a', { href: '#/proposals?id=' + set.id }, 'See it with its impact'));
+}
+
 const CONSTRAINTS = ['minInclusive', 'maxInclusive', 'minExclusive', 'maxExclusive', 'minLength', 'maxLength', 'minCount', 'maxCount', 'pattern', 'datatype', 'class'];
 
 async function termPage(params) {
@@ -716,12 +739,17 @@ async function termPage(params) {
   const cKind = h('select', { id: 'constraint-kind' }, CONSTRAINTS.map(c => h('option', { value: c }, c)));
   const cValue = h('input', { type: 'text', id: 'constraint-value' });
   const replaced = h('input', { type: 'text', id: 'replaced-by', placeholder: 'optional IRI' });
+  const subIri = h('input', { type: 'text', id: 'subclass-iri', placeholder: 'IRI' });
+  const subLabel = h('input', { type: 'text', id: 'subclass-label', placeholder: 'label (English)' });
+  const renameTo = h('input', { type: 'text', id: 'rename-to', placeholder: 'new IRI' });
+  const mergeInto = h('input', { type: 'text', id: 'merge-into', placeholder: 'IRI of the term to keep' });
+  const splitInto = h('textarea', { id: 'split-into', rows: 3, placeholder: 'one new class per line: IRI label' });
   const title = h('input', { type: 'text', id: 'proposal-title', placeholder: 'why this change' });
   const result = h('div', { id: 'proposal-result', role: 'status' });
   const propose = h('button', { type: 'button', id: 'propose', disabled: true, onclick: async () => {
     try {
-      const set = await getJson('/api/ontology/changesets', { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token.get() }, body: JSON.stringify({ title: title.value, changes: pending }) });
-      result.replaceChildren(h('p', { class: 'ok' }, `Proposed as change set ${set.id}. `, h('a', { href: '#/proposals?id=' + set.id }, 'See it with its impact')));
+      const set = await proposeChanges(title.value, pending);
+      result.replaceChildren(proposedNote(set));
       pending.length = 0; pendingList.replaceChildren(); propose.disabled = true;
     } catch (error) { result.replaceChildren(errorBox(error)); }
   } }, 'Propose');
@@ -748,6 +776,20 @@ async function termPage(params) {
       isClass ? h('button', { type: 'button', class: 'secondary', onclick: () => addPending({ op: 'remove_constraint', class: iri, path: c.path, constraint: c.constraint }) }, 'Remove') : '']))) : h('p', { class: 'muted' }, 'No constraints.'),
     isClass ? h('div', { class: 'row' }, h('label', { for: 'constraint-path' }, 'Property'), cPath, h('label', { for: 'constraint-kind' }, 'Constraint'), cKind, h('label', { for: 'constraint-value' }, 'Value'), cValue,
       h('button', { type: 'button', class: 'secondary', id: 'add-constraint', onclick: () => cPath.value.trim() && addPending({ op: 'add_constraint', class: iri, path: cPath.value.trim(), constraint: cKind.value, value: cValue.value.trim() }) }, 'Add constraint')) : null,
+    isClass ? [h('h2', {}, 'Subclass'),
+      h('div', { class: 'row' }, h('label', { for: 'subclass-iri' }, 'New class'), subIri, h('label', { for: 'subclass-label' }, 'Label'), subLabel,
+        h('button', { type: 'button', class: 'secondary', id: 'add-subclass', onclick: () => subIri.value.trim() && addPending({ op: 'add_class', iri: subIri.value.trim(), label: subLabel.value.trim(), parent: iri }) }, 'Add subclass'))] : null,
+    h('h2', {}, 'Rename, merge, split'),
+    h('p', { class: 'muted' }, 'Renaming gives the statements and the references to the new IRI and deprecates this one; merging moves the references to the kept term and keeps this label as an alternative; splitting creates classes under the same parents and deprecates this one. Instances in the data are never changed.'),
+    h('div', { class: 'row' }, h('label', { for: 'rename-to' }, 'Rename to'), renameTo,
+      h('button', { type: 'button', class: 'secondary', id: 'add-rename', onclick: () => renameTo.value.trim() && addPending({ op: 'rename', iri, to: renameTo.value.trim() }) }, 'Rename')),
+    h('div', { class: 'row' }, h('label', { for: 'merge-into' }, 'Merge into'), mergeInto,
+      h('button', { type: 'button', class: 'secondary', id: 'add-merge', onclick: () => mergeInto.value.trim() && addPending({ op: 'merge', from: [iri], into: mergeInto.value.trim() }) }, 'Merge')),
+    isClass ? h('div', { class: 'row' }, h('label', { for: 'split-into' }, 'Split into'), splitInto,
+      h('button', { type: 'button', class: 'secondary', id: 'add-split', onclick: () => {
+        const into = splitInto.value.split('\n').map(l => l.trim()).filter(Boolean).map(l => { const [i, ...rest] = l.split(/\s+/); return { iri: i, label: rest.join(' ') || i }; });
+        if (into.length) addPending({ op: 'split', iri, into });
+      } }, 'Split')) : null,
     h('h2', {}, 'Deprecate'),
     h('div', { class: 'row' }, h('label', { for: 'replaced-by' }, 'Replaced by'), replaced,
       h('button', { type: 'button', class: 'secondary', onclick: () => addPending({ op: 'deprecate', iri, replaced_by: replaced.value.trim() || null }) }, 'Deprecate')),
@@ -765,13 +807,20 @@ function describe(c) {
     case 'rename': return `rename ${shortIri(c.iri)} to ${shortIri(c.to)}`;
     case 'add_constraint': return `sh:${c.constraint} ${c.value} on ${shortIri(c.path)} of ${shortIri(c.class)}`;
     case 'remove_constraint': return `remove sh:${c.constraint} on ${shortIri(c.path)} of ${shortIri(c.class)}`;
+    case 'merge': return `merge ${c.from.map(shortIri).join(', ')} into ${shortIri(c.into)}`;
+    case 'split': return `split ${shortIri(c.iri)} into ${c.into.map(n => shortIri(n.iri)).join(', ')}`;
+    case 'accept_link': return `accept the link ${shortIri(c.source)} = ${shortIri(c.target)}`;
+    case 'reject_link': return `reject the link ${shortIri(c.source)} ~ ${shortIri(c.target)}`;
+    case 'import': return `import ${c.format} into the ${c.shapes ? 'shapes' : 'ontology'} graph (${c.text.length} characters)`;
     default: return JSON.stringify(c);
   }
 }
 
 async function proposalsPage(params) {
   const list = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  page('Proposals and history', tokenField('reviewer-token', 'A reviewer token approves, rejects and reverts; nobody approves their own proposal.'), list);
+  const links = h('div', { id: 'link-review' });
+  page('Proposals and history', tokenField('reviewer-token', 'A reviewer token approves, rejects and reverts; nobody approves their own proposal.'), list, links);
+  reviewLinks(links);
   const open = Number(params.get('id') || 0);
   const draw = async () => {
     let sets;
@@ -793,7 +842,10 @@ async function proposalsPage(params) {
         h('ol', {}, set.changes.map(c => h('li', {}, describe(c)))),
         h('h3', {}, 'Impact'),
         h('p', {}, `${set.impact.instances} instances of the classes changed, ${set.impact.triples} triples of the properties changed.`),
-        v.length ? table('Violations', ['constraint', 'values that would violate it', 'examples'], v.map(x => [`sh:${x.constraint} ${x.value} on ${shortIri(x.path)}`, String(x.count), x.examples.join('; ')])) : null,
+        set.impact.engine ? h('p', { class: 'shacl-impact' }, `SHACL validation (${set.impact.engine}) of ${set.impact.checked} focus nodes before and after: `,
+          h('strong', {}, `${v.reduce((n, x) => n + x.count, 0)} new violations`), `, ${set.impact.resolved} resolved`,
+          set.impact.truncated ? ' (a limit cut the validation short: part of the data was checked)' : '', '.') : null,
+        v.length ? table('Violations', ['constraint', 'class', 'values that would violate it', 'examples'], v.map(x => [`sh:${x.constraint} ${x.value} on ${shortIri(x.path)}`, x.class ? shortIri(x.class) : '—', String(x.count), x.examples.join('; ')])) : null,
         h('h3', {}, 'Diff'),
         h('pre', { class: 'diff scroll' }, set.diff.removed.map(l => h('span', { class: 'del' }, '- ' + l + '\n')), set.diff.added.map(l => h('span', { class: 'ins' }, '+ ' + l + '\n'))),
         set.review ? h('p', {}, `${set.status === 'rejected' ? 'Rejected' : 'Approved'} by ${set.review.by} at ${set.review.at}${set.review.comment ? ': ' + set.review.comment : ''}`) : null,
@@ -804,6 +856,24 @@ async function proposalsPage(params) {
     }));
   };
   await draw();
+}
+
+/** The links of the review band (skos:closeMatch), each with buttons that propose accepting or rejecting it. */
+async function reviewLinks(box) {
+  let rows;
+  try {
+    rows = (await sparql(`PREFIX sail: <urn:sailkg:vocab#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?s ?t (MAX(?score) AS ?best) WHERE { GRAPH <urn:sailkg:graph:links> { ?s skos:closeMatch ?t OPTIONAL { ?l sail:linkSource ?s ; sail:linkTarget ?t ; sail:score ?score } } }
+GROUP BY ?s ?t ORDER BY DESC(?best) LIMIT 200`)).results.bindings;
+  } catch (e) { box.replaceChildren(errorBox(e)); return; }
+  const status = h('div', { role: 'status' });
+  const act = (op, s, t) => h('button', { type: 'button', class: op === 'accept_link' ? '' : 'secondary', onclick: async () => {
+    try { status.replaceChildren(proposedNote(await proposeChanges(`${op === 'accept_link' ? 'Accept' : 'Reject'} the suggested link ${shortIri(s)} – ${shortIri(t)}`, [{ op, source: s, target: t }]))); } catch (e) { status.replaceChildren(errorBox(e)); }
+  } }, op === 'accept_link' ? 'Propose accepting' : 'Propose rejecting');
+  box.replaceChildren(h('h2', {}, 'Links to review'),
+    rows.length ? table('Suggested links (skos:closeMatch)', ['source', 'target', 'score', ''], rows.map(r => [entityLink(r.s.value), entityLink(r.t.value), r.best ? fmt(Number(r.best.value)) : '—', h('span', {}, act('accept_link', r.s.value, r.t.value), ' ', act('reject_link', r.s.value, r.t.value))]), [2])
+      : h('p', { class: 'muted' }, 'No suggested links wait for review (sailkg link writes those of its review band here).'),
+    status);
 }
 
 // ---------------------------------------------------------------- routing

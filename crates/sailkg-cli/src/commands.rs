@@ -99,6 +99,9 @@ pub fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Validate { shapes, class, examples, json } => {
+            validate(&config, &shapes, &class, examples, json)
+        }
         Command::Catalog { action } => catalog(&config, action.unwrap_or(CatalogAction::List)),
         Command::Backup { dir } => {
             let store = open(&config)?;
@@ -358,6 +361,99 @@ fn search(
         println!("  {dimension}: {}", values.join(", "));
     }
     Ok(())
+}
+
+/// `sailkg validate`.
+fn validate(
+    config: &Config,
+    files: &[std::path::PathBuf],
+    classes: &[String],
+    examples: usize,
+    json: bool,
+) -> Result<()> {
+    use sailkg_store::model::{NamedOrBlankNode, Term};
+    use sailkg_store::shacl;
+    let store = open(config)?;
+    let shapes = if files.is_empty() {
+        shacl::shapes_graph(&store)?
+    } else {
+        let mut shapes = Vec::new();
+        for file in files {
+            shapes.extend(shacl::read_shapes(file)?);
+        }
+        shapes
+    };
+    let hierarchy = shacl::hierarchy(&store)?;
+    // --class: the shapes that target it or one of its superclasses.
+    let scope = if classes.is_empty() {
+        None
+    } else {
+        let mut wanted: Vec<Term> = Vec::new();
+        for class in classes {
+            wanted.push(
+                NamedNode::new(class.as_str())
+                    .map_err(|e| UserError(format!("--class {class:?} is not an IRI: {e}")))?
+                    .into(),
+            );
+        }
+        let mut i = 0;
+        while i < wanted.len() {
+            for t in &hierarchy {
+                if Term::from(t.subject.clone()) == wanted[i] && !wanted.contains(&t.object) {
+                    wanted.push(t.object.clone());
+                }
+            }
+            i += 1;
+        }
+        let target = "http://www.w3.org/ns/shacl#targetClass";
+        let scope: shacl::Scope = shapes
+            .iter()
+            .filter(|t| t.predicate.as_str() == target && wanted.contains(&t.object))
+            .map(|t| t.subject.clone())
+            .collect::<std::collections::HashSet<NamedOrBlankNode>>();
+        Some(scope)
+    };
+    let started = std::time::Instant::now();
+    let report = shacl::validate(&store, &shapes, &hierarchy, scope.as_ref(), &shacl::Limits::default())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let violations = report.findings.iter().filter(|f| f.severity == "Violation").count();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let mut groups: std::collections::BTreeMap<(&str, &str, String), Vec<&shacl::Finding>> =
+            std::collections::BTreeMap::new();
+        for f in &report.findings {
+            groups.entry((f.severity.as_str(), f.path.as_str(), f.constraint())).or_default().push(f);
+        }
+        for ((severity, path, constraint), findings) in &groups {
+            let path = if path.is_empty() { "(node)" } else { path };
+            println!("{severity}: {constraint} on {path}: {} ({})", findings.len(), findings[0].message);
+            for f in findings.iter().take(examples) {
+                if f.value.is_empty() {
+                    println!("    {}", f.focus);
+                } else {
+                    println!("    {} = {}", f.focus, f.value);
+                }
+            }
+        }
+        println!(
+            "{} focus nodes, {} statements checked by {} in {seconds:.2} s: {}{}",
+            report.focus_nodes,
+            report.triples,
+            shacl::ENGINE,
+            if report.conforms { "the data conforms".to_owned() } else { format!("{violations} violations") },
+            if report.truncated {
+                " (a limit cut the validation short: the data was checked in part)"
+            } else {
+                ""
+            },
+        );
+    }
+    if report.conforms {
+        Ok(())
+    } else {
+        Err(UserError(format!("the data does not conform to the shapes: {violations} violations")).into())
+    }
 }
 
 pub(crate) fn open(config: &Config) -> Result<Store> {

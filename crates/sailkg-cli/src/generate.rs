@@ -1131,7 +1131,7 @@ fn shacl_constraints(
         let text = match value {
             Term::Literal(l) => l.value().to_owned(),
             Term::NamedNode(n) => n.as_str().to_owned(),
-            Term::BlankNode(_) => continue,
+            Term::BlankNode(_) | Term::Triple(_) => continue,
         };
         let number = text.parse::<f64>().ok();
         match kind.as_str().rsplit('#').next().unwrap_or("") {

@@ -242,6 +242,25 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<CatalogAction>,
     },
+    /// Validate the data in the store with SHACL (rudof's engine) against the shapes graph, or
+    /// against shapes files. Prints each violated constraint with its count and examples, or the
+    /// whole report with --json; exits 1 when the data does not conform.
+    Validate {
+        /// Shapes files (Turtle, RDF/XML, N-Triples, JSON-LD; .gz too) instead of the store's
+        /// shapes graph.
+        #[arg(long, value_name = "FILE")]
+        shapes: Vec<PathBuf>,
+        /// Only the focus nodes of shapes that target this class or a superclass of it
+        /// (repeatable).
+        #[arg(long, value_name = "IRI")]
+        class: Vec<String>,
+        /// Examples per violated constraint.
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        examples: usize,
+        /// Print the report (every result) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a consistent backup of the store into a new folder.
     Backup {
         /// The folder to create.

@@ -63,6 +63,7 @@ impl<'a> Evaluator<'a> {
                     Term::NamedNode(n) => n.as_str().to_owned(),
                     Term::BlankNode(b) => b.as_str().to_owned(),
                     Term::Literal(l) => l.value().to_owned(),
+                    Term::Triple(t) => t.to_string(),
                 };
                 Ok(vec![vec![Value { text, datatype: None }]; len])
             }

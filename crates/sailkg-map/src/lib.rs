@@ -400,8 +400,11 @@ impl Mapping {
                 let subject = match subject {
                     Term::NamedNode(n) => NamedOrBlankNodeRef::from(n),
                     Term::BlankNode(b) => NamedOrBlankNodeRef::from(b),
-                    Term::Literal(_) => {
-                        return Err(map.location.term("subject map").error("a subject cannot be a literal"));
+                    Term::Literal(_) | Term::Triple(_) => {
+                        return Err(map
+                            .location
+                            .term("subject map")
+                            .error("a subject must be an IRI or a blank node"));
                     }
                 };
                 graphs.clear();

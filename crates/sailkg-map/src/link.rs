@@ -465,6 +465,7 @@ fn entities(store: &Store, set: &EntitySet, properties: &[&str]) -> Result<Vec<(
                 Term::Literal(l) => l.value().to_owned(),
                 Term::NamedNode(n) => n.as_str().to_owned(),
                 Term::BlankNode(b) => b.as_str().to_owned(),
+                Term::Triple(t) => t.to_string(),
             };
             entry.entry(p.as_str().to_owned()).or_default().push(text);
         }

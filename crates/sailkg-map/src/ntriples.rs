@@ -17,6 +17,7 @@ pub(crate) fn write_quad(out: &mut Vec<u8>, quad: QuadRef<'_>, graphs: bool) {
         TermRef::NamedNode(n) => iri(out, n.as_str()),
         TermRef::BlankNode(b) => blank(out, b.as_str()),
         TermRef::Literal(l) => literal(out, l),
+        TermRef::Triple(t) => out.extend_from_slice(format!("<<( {t} )>>").as_bytes()),
     }
     if graphs && let GraphNameRef::NamedNode(g) = quad.graph_name {
         out.push(b' ');

@@ -380,6 +380,7 @@ impl<'a> Reader<'a> {
             TermRef::NamedNode(_) => TermType::Iri,
             TermRef::BlankNode(_) => TermType::BlankNode,
             TermRef::Literal(_) => TermType::Literal,
+            TermRef::Triple(_) => return Err(at.error("a constant cannot be a triple term")),
         };
         check_role(at, role, term_type)?;
         Ok(TermMap {
@@ -500,6 +501,7 @@ impl<'a> Reader<'a> {
                     TermRef::NamedNode(_) => TermType::Iri,
                     TermRef::BlankNode(_) => TermType::BlankNode,
                     TermRef::Literal(_) => TermType::Literal,
+                    TermRef::Triple(_) => return Err(at.error("a constant cannot be a triple term")),
                 };
                 if let Some(declared) = declared
                     && declared != kind
@@ -527,6 +529,7 @@ impl<'a> Reader<'a> {
                 Term::NamedNode(_) => TermType::Iri,
                 Term::BlankNode(_) => TermType::BlankNode,
                 Term::Literal(_) => TermType::Literal,
+                Term::Triple(_) => return Err(at.error("a constant cannot be a triple term")),
             },
             (None, _) if matches!(role, Role::Object | Role::Language | Role::Join) => {
                 if matches!(generator, Generator::Reference(_)) || datatype.is_some() || language.is_some() {
@@ -636,6 +639,7 @@ impl<'a> Reader<'a> {
                     return Err(at.error("the source has no rml:path"));
                 }
             }
+            Some(TermRef::Triple(t)) => return Err(at.error(format!("unsupported source {t}"))),
         };
         let kind = match (formulation, &input) {
             (Some(kind), Input::File(path)) if kind == SourceKind::Csv && is_parquet(path) => {
@@ -728,6 +732,7 @@ fn as_node<'a>(at: &Location, term: TermRef<'a>) -> Result<NamedOrBlankNodeRef<'
         TermRef::NamedNode(n) => Ok(n.into()),
         TermRef::BlankNode(b) => Ok(b.into()),
         TermRef::Literal(l) => Err(at.error(format!("expected a resource, found the literal {l}"))),
+        TermRef::Triple(t) => Err(at.error(format!("expected a resource, found the triple term {t}"))),
     }
 }
 

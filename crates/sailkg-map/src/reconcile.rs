@@ -71,6 +71,7 @@ fn text(term: Option<&Term>) -> String {
         Some(Term::Literal(l)) => l.value().to_owned(),
         Some(Term::NamedNode(n)) => n.as_str().to_owned(),
         Some(Term::BlankNode(b)) => b.as_str().to_owned(),
+        Some(Term::Triple(t)) => t.to_string(),
         None => String::new(),
     }
 }

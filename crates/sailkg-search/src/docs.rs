@@ -203,7 +203,7 @@ pub(crate) fn documents(store: &Store, graph: Option<&str>) -> Result<Vec<Doc>> 
         let (value, language) = match o {
             Term::Literal(l) => (l.value().to_owned(), l.language().map(str::to_owned)),
             Term::NamedNode(n) => (n.as_str().to_owned(), None),
-            Term::BlankNode(_) => continue,
+            Term::BlankNode(_) | Term::Triple(_) => continue,
         };
         let p = p.as_str();
         if p == TYPE {

@@ -39,14 +39,13 @@ async fn select(state: &AppState, queries: Vec<String>) -> Result<Vec<Vec<Row>>,
                 let mut row = Row::new();
                 for (variable, term) in solution.iter() {
                     let value = match term {
-                        Term::NamedNode(n) => (n.as_str().to_owned(), None),
-                        Term::BlankNode(b) => (format!("_:{}", b.as_str()), None),
                         Term::Literal(l) => (
                             l.value().to_owned(),
                             l.language()
                                 .map(str::to_owned)
                                 .or_else(|| Some(l.datatype().as_str().to_owned())),
                         ),
+                        other => (sailkg_store::term_text(other), None),
                     };
                     row.insert(variable.as_str().to_owned(), value);
                 }

@@ -25,7 +25,7 @@ use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::scalar::ScalarValue;
 use oxigraph::model::{Literal, NamedNode, Term};
 use oxigraph::sparql::QueryResults;
-use sailkg_store::{QueryRequest, Store};
+use sailkg_store::{QueryRequest, Store, term_text};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -734,11 +734,7 @@ fn fetch(
         let Some(column) = column else {
             let mut builder = StringBuilder::new();
             for (subject, _) in &instances {
-                match subject {
-                    Term::NamedNode(n) => builder.append_value(n.as_str()),
-                    Term::BlankNode(b) => builder.append_value(format!("_:{}", b.as_str())),
-                    Term::Literal(l) => builder.append_value(l.value()),
-                }
+                builder.append_value(term_text(subject));
             }
             arrays.push(Arc::new(builder.finish()));
             continue;
@@ -783,11 +779,7 @@ fn build<'a>(column: &Column, rows: impl Iterator<Item = &'a [Term]>) -> ArrayRe
         _ => None,
     };
     match column.kind {
-        Kind::Text => fill!(StringBuilder::new(), |t: &Term| match t {
-            Term::NamedNode(n) => Some(n.as_str().to_owned()),
-            Term::BlankNode(b) => Some(format!("_:{}", b.as_str())),
-            Term::Literal(l) => Some(l.value().to_owned()),
-        }),
+        Kind::Text => fill!(StringBuilder::new(), |t: &Term| Some(term_text(t))),
         Kind::Integer => fill!(Int64Builder::new(), |t: &Term| lexical(t).and_then(|s| s
             .trim()
             .trim_start_matches('+')

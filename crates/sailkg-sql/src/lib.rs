@@ -27,7 +27,6 @@ use datafusion::datasource::MemTable;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::logical_expr::Expr;
 use datafusion::scalar::ScalarValue;
-use oxigraph::model::Term;
 use oxigraph::sparql::QueryResults;
 use sailkg_store::{QueryRequest, Store};
 use schemas::strings;
@@ -128,11 +127,7 @@ impl TableFunctionImpl for SparqlFunction {
             let solution = solution
                 .map_err(|e| datafusion::error::DataFusionError::Execution(format!("sparql(): {e}")))?;
             for (i, column) in columns.iter_mut().enumerate() {
-                column.push(solution.get(variables[i].as_str()).map(|t| match t {
-                    Term::NamedNode(n) => n.as_str().to_owned(),
-                    Term::BlankNode(b) => format!("_:{}", b.as_str()),
-                    Term::Literal(l) => l.value().to_owned(),
-                }));
+                column.push(solution.get(variables[i].as_str()).map(sailkg_store::term_text));
             }
         }
         let schema = Arc::new(Schema::new(

@@ -11,16 +11,16 @@
 //! Change sets live in `urn:sailkg:graph:curation`, each a `sail:ChangeSet` with its JSON, and each
 //! decision a `prov:Activity` (who, when, why) that used it.
 
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, shacl};
 use oxigraph::io::{RdfFormat, RdfParser};
 use oxigraph::model::vocab::{rdf, rdfs, xsd};
 use oxigraph::model::{
-    GraphNameRef, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, TermRef,
+    GraphName, GraphNameRef, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, TermRef, Triple,
 };
 use sailkg_core::vocab;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The graph of change sets and their decisions.
 pub const GRAPH_CURATION: &str = "urn:sailkg:graph:curation";
@@ -158,8 +158,22 @@ pub struct Impact {
     pub instances: u64,
     /// Triples that use the properties it changes.
     pub triples: u64,
-    /// Per added constraint: how many values in the data would violate it, with a few of them.
+    /// The SHACL violations the change set would add, per shape, path and constraint, with a
+    /// few of each.
     pub violations: Vec<Violation>,
+    /// Violations the change set would resolve.
+    #[serde(default)]
+    pub resolved: u64,
+    /// Focus nodes the engine checked.
+    #[serde(default)]
+    pub checked: u64,
+    /// The SHACL engine (empty when the change set touches no shape, class hierarchy or
+    /// constrained class).
+    #[serde(default)]
+    pub engine: String,
+    /// Whether a limit cut the validation short.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -170,6 +184,12 @@ pub struct Violation {
     pub value: String,
     pub count: u64,
     pub examples: Vec<String>,
+    /// The engine's message for the first of them.
+    #[serde(default)]
+    pub message: String,
+    /// The shape the constraint belongs to.
+    #[serde(default)]
+    pub shape: String,
 }
 
 /// A decision on a change set.
@@ -306,7 +326,6 @@ struct Planner<'a> {
     touched: BTreeSet<String>,
     classes: BTreeSet<String>,
     properties: BTreeSet<String>,
-    constraints: Vec<(String, String, String, String)>,
 }
 
 impl Planner<'_> {
@@ -472,7 +491,7 @@ impl Planner<'_> {
                 let node: NamedOrBlankNode = match candidate {
                     Term::NamedNode(n) => n.into(),
                     Term::BlankNode(b) => b.into(),
-                    Term::Literal(_) => continue,
+                    Term::Literal(_) | Term::Triple(_) => continue,
                 };
                 let on_path = !self
                     .quads(
@@ -643,12 +662,6 @@ impl Planner<'_> {
                 self.add(Quad::new(properties[0].clone(), predicate, object, g));
                 self.classes.insert(class.as_str().to_owned());
                 self.properties.insert(path.as_str().to_owned());
-                self.constraints.push((
-                    class.as_str().to_owned(),
-                    path.as_str().to_owned(),
-                    constraint.clone(),
-                    value.trim().to_owned(),
-                ));
                 Ok(())
             }
             Change::Merge { from, into } => {
@@ -858,8 +871,14 @@ fn regex_syntax_check(pattern: &str) -> std::result::Result<(), CurationError> {
     Ok(())
 }
 
-/// Counts what `planner` changes in the data, and the values the constraints it adds would reject.
-fn impact(store: &Store, planner: &Planner<'_>, budget_secs: u64) -> Result<Impact> {
+/// Counts what `planner` changes in the data, and validates the data with the SHACL engine
+/// against the shapes and class hierarchy as they are and as they would be: the violations only
+/// the new state has are the change set's, those only the old state has it resolves.
+fn impact(
+    store: &Store,
+    planner: &Planner<'_>,
+    budget_secs: u64,
+) -> std::result::Result<Impact, CurationError> {
     let mut impact = Impact::default();
     let timeout = std::time::Duration::from_secs(budget_secs);
     let select = |query: &str| store.select_strings(query, timeout);
@@ -879,66 +898,149 @@ fn impact(store: &Store, planner: &Planner<'_>, budget_secs: u64) -> Result<Impa
             "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s <{property}> ?o }} }}"
         ))?);
     }
-    for (class, path, constraint, value) in &planner.constraints {
-        let literal = |v: &str| {
-            let escaped: String = v
-                .chars()
-                .flat_map(|c| match c {
-                    '\\' => vec!['\\', '\\'],
-                    '"' => vec!['\\', '"'],
-                    '\n' => vec!['\\', 'n'],
-                    '\r' => vec!['\\', 'r'],
-                    c => vec![c],
-                })
-                .collect();
-            format!("\"{escaped}\"")
+
+    let before_shapes = shacl::shapes_graph(store)?;
+    let before_hierarchy = shacl::hierarchy(store)?;
+    let after = |before: &[Triple], g: &str, predicate: Option<NamedNodeRef<'_>>| {
+        let g = graph(g);
+        let mine = |q: &&Quad| {
+            q.graph_name == GraphName::NamedNode(g.clone()) && predicate.is_none_or(|p| q.predicate == p)
         };
-        let test = match constraint.as_str() {
-            "minInclusive" => format!("FILTER(!(?v >= {value}))"),
-            "maxInclusive" => format!("FILTER(!(?v <= {value}))"),
-            "minExclusive" => format!("FILTER(!(?v > {value}))"),
-            "maxExclusive" => format!("FILTER(!(?v < {value}))"),
-            "minLength" => format!("FILTER(isBlank(?v) || STRLEN(STR(?v)) < {value})"),
-            "maxLength" => format!("FILTER(isBlank(?v) || STRLEN(STR(?v)) > {value})"),
-            "pattern" => format!("FILTER(isBlank(?v) || !REGEX(STR(?v), {}))", literal(value)),
-            "datatype" => format!("FILTER(!isLiteral(?v) || DATATYPE(?v) != <{value}>)"),
-            "class" => format!("FILTER NOT EXISTS {{ GRAPH ?h {{ ?v a <{value}> }} }}"),
-            _ => String::new(),
-        };
-        let (count, examples) = match constraint.as_str() {
-            "minCount" | "maxCount" => {
-                let op = if constraint == "minCount" { "<" } else { ">" };
-                let rows = select(&format!(
-                    "SELECT ?s WHERE {{ {{ SELECT ?s (COUNT(?v) AS ?n) WHERE {{ GRAPH ?g {{ ?s a <{class}> }} OPTIONAL {{ GRAPH ?h {{ ?s <{path}> ?v }} }} }} GROUP BY ?s }} FILTER(?n {op} {value}) }}"
-                ))?;
-                (
-                    rows.len() as u64,
-                    rows.into_iter().take(5).filter_map(|r| r.into_iter().next().flatten()).collect(),
-                )
+        let removed: HashSet<Triple> =
+            planner.removed.iter().filter(mine).map(|q| q.clone().into()).collect();
+        let mut triples: Vec<Triple> = before.iter().filter(|t| !removed.contains(*t)).cloned().collect();
+        let present: HashSet<Triple> = triples.iter().cloned().collect();
+        triples.extend(
+            planner
+                .added
+                .iter()
+                .filter(mine)
+                .map(|q| Triple::from(q.clone()))
+                .filter(|t| !present.contains(t)),
+        );
+        triples
+    };
+    let after_shapes = after(&before_shapes, vocab::GRAPH_SHAPES, None);
+    let after_hierarchy = after(&before_hierarchy, vocab::GRAPH_ONTOLOGY, Some(rdfs::SUB_CLASS_OF));
+    if before_shapes == after_shapes && before_hierarchy == after_hierarchy {
+        return Ok(impact);
+    }
+
+    // The shapes to gather focus nodes for: those the change set edits (with every shape that
+    // reaches them), and those that target the classes it changes or their superclasses.
+    let all_shapes: Vec<&Triple> = before_shapes.iter().chain(&after_shapes).collect();
+    let mut referrers: HashMap<Term, Vec<&NamedOrBlankNode>> = HashMap::new();
+    for t in &all_shapes {
+        if t.predicate != rdf::TYPE {
+            referrers.entry(t.object.clone()).or_default().push(&t.subject);
+        }
+    }
+    let mut queue: Vec<NamedOrBlankNode> = planner
+        .removed
+        .iter()
+        .chain(&planner.added)
+        .filter(|q| q.graph_name == GraphName::NamedNode(graph(vocab::GRAPH_SHAPES)))
+        .map(|q| q.subject.clone())
+        .collect();
+    let mut classes: HashSet<Term> = planner.classes.iter().map(|c| Term::from(graph(c))).collect();
+    for t in planner.removed.iter().chain(&planner.added).filter(|q| q.predicate == rdfs::SUB_CLASS_OF) {
+        classes.insert(t.subject.clone().into());
+        classes.insert(t.object.clone());
+    }
+    let mut superclasses: Vec<Term> = classes.iter().cloned().collect();
+    while let Some(class) = superclasses.pop() {
+        for t in before_hierarchy.iter().chain(&after_hierarchy) {
+            if Term::from(t.subject.clone()) == class && classes.insert(t.object.clone()) {
+                superclasses.push(t.object.clone());
             }
-            _ => {
-                let rows = select(&format!(
-                    "SELECT ?s ?v WHERE {{ GRAPH ?g {{ ?s a <{class}> }} GRAPH ?h {{ ?s <{path}> ?v }} {test} }}"
-                ))?;
-                (
-                    rows.len() as u64,
-                    rows.into_iter()
-                        .take(5)
-                        .filter_map(|r| {
-                            let mut r = r.into_iter();
-                            Some(format!("{} = {}", r.next().flatten()?, r.next().flatten()?))
-                        })
-                        .collect(),
-                )
+        }
+    }
+    let target_class = graph(&format!("{SH}targetClass"));
+    queue.extend(
+        all_shapes
+            .iter()
+            .filter(|t| t.predicate == target_class && classes.contains(&t.object))
+            .map(|t| t.subject.clone()),
+    );
+    let mut scope = shacl::Scope::new();
+    while let Some(node) = queue.pop() {
+        if scope.insert(node.clone()) {
+            queue.extend(referrers.get(&Term::from(node)).into_iter().flatten().map(|s| (*s).clone()));
+        }
+    }
+
+    let limits = shacl::Limits::default();
+    let invalid = |when: &str, e: StoreError| match e {
+        StoreError::Shacl(m) => {
+            CurationError::Invalid(format!("the shapes graph {when} this change set: {m}"))
+        }
+        other => other.into(),
+    };
+    let old = shacl::validate(store, &before_shapes, &before_hierarchy, Some(&scope), &limits)
+        .map_err(|e| invalid("before", e))?;
+    let new = shacl::validate(store, &after_shapes, &after_hierarchy, Some(&scope), &limits)
+        .map_err(|e| invalid("after", e))?;
+    let old_set: HashSet<&shacl::Finding> =
+        old.findings.iter().filter(|f| f.severity == "Violation").collect();
+    let new_set: HashSet<&shacl::Finding> =
+        new.findings.iter().filter(|f| f.severity == "Violation").collect();
+    impact.resolved = old_set.difference(&new_set).count() as u64;
+    impact.checked = new.focus_nodes.max(old.focus_nodes);
+    impact.truncated = old.truncated || new.truncated;
+    impact.engine = shacl::ENGINE.to_owned();
+
+    // The new violations, one row per shape, path and constraint.
+    let mut groups: BTreeMap<(String, String, String), Vec<&shacl::Finding>> = BTreeMap::new();
+    for f in new.findings.iter().filter(|f| new_set.contains(f) && !old_set.contains(f)) {
+        groups.entry((f.shape.clone(), f.path.clone(), f.component.clone())).or_default().push(f);
+    }
+    let text = |t: &Term| crate::term_text(t);
+    for ((shape, path, _), findings) in groups {
+        let constraint = findings[0].constraint();
+        let parameter = graph(&format!("{SH}{constraint}"));
+        let node_text = |n: &NamedOrBlankNode| text(&n.clone().into());
+        // The constraint's value, and the class the shape (or a shape reaching it) targets.
+        let value = after_shapes
+            .iter()
+            .find(|t| node_text(&t.subject) == shape && t.predicate == parameter)
+            .map(|t| text(&t.object))
+            .unwrap_or_default();
+        let mut class = String::new();
+        let mut seen = HashSet::new();
+        let mut walk: Vec<String> = vec![shape.clone()];
+        while let Some(node) = walk.pop() {
+            if !seen.insert(node.clone()) {
+                continue;
             }
-        };
+            if let Some(t) =
+                all_shapes.iter().find(|t| node_text(&t.subject) == node && t.predicate == target_class)
+            {
+                class = text(&t.object);
+                break;
+            }
+            walk.extend(all_shapes.iter().filter(|t| text(&t.object) == node).map(|t| node_text(&t.subject)));
+        }
         impact.violations.push(Violation {
-            class: class.clone(),
-            path: path.clone(),
-            constraint: constraint.clone(),
-            value: value.clone(),
-            count,
-            examples,
+            class,
+            path,
+            constraint,
+            value,
+            count: findings.len() as u64,
+            examples: findings
+                .iter()
+                .take(5)
+                .map(
+                    |f| {
+                        if f.value.is_empty() {
+                            f.focus.clone()
+                        } else {
+                            format!("{} = {}", f.focus, f.value)
+                        }
+                    },
+                )
+                .collect(),
+            message: findings[0].message.clone(),
+            shape,
         });
     }
     Ok(impact)
@@ -1022,7 +1124,6 @@ impl<'a> Curation<'a> {
             touched: BTreeSet::new(),
             classes: BTreeSet::new(),
             properties: BTreeSet::new(),
-            constraints: Vec::new(),
         };
         for (i, change) in changes.iter().enumerate() {
             planner.plan(change).map_err(|e| match e {

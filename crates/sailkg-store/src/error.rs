@@ -83,6 +83,9 @@ pub enum StoreError {
     /// The results cannot be written in the requested format.
     #[error("cannot write results: {0}")]
     Serialize(String),
+    /// The shapes graph does not compile, or the SHACL engine failed.
+    #[error("SHACL: {0}")]
+    Shacl(String),
     /// A backup or restore precondition does not hold.
     #[error("{0}")]
     Backup(String),
@@ -101,6 +104,7 @@ impl StoreError {
                 | Self::Timeout(_)
                 | Self::TooManyRows(_)
                 | Self::Backup(_)
+                | Self::Shacl(_)
                 | Self::Io { .. }
         ) || matches!(self, Self::Query(e) if is_user_query_error(e))
             || matches!(self, Self::Update(e) if is_user_update_error(e))

@@ -11,6 +11,7 @@ mod error;
 mod load;
 mod query;
 mod results;
+pub mod shacl;
 mod watchdog;
 
 pub use backup::{BackupManifest, restore};
@@ -24,12 +25,23 @@ pub use oxigraph::io::RdfFormat;
 pub use oxigraph::model;
 pub use oxigraph::sparql::{CancellationToken, QueryResults};
 
-use oxigraph::model::{GraphName, GraphNameRef, NamedNodeRef, NamedOrBlankNodeRef};
+use oxigraph::model::{GraphName, GraphNameRef, NamedNodeRef, NamedOrBlankNodeRef, Term};
 use sailkg_core::LoadConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// A term as text in a table cell: an IRI as it is, a blank node as `_:id`, a literal's lexical
+/// form, a triple term in N-Triples 1.2 syntax.
+pub fn term_text(term: &Term) -> String {
+    match term {
+        Term::NamedNode(n) => n.as_str().to_owned(),
+        Term::BlankNode(b) => format!("_:{}", b.as_str()),
+        Term::Literal(l) => l.value().to_owned(),
+        Term::Triple(t) => format!("<<( {t} )>>"),
+    }
+}
 
 /// The store of one data directory.
 ///

@@ -230,7 +230,7 @@ impl<R: Read> Read for ByteCount<R> {
 }
 
 /// Turns a parser error into one that names the input, line and column (1-based).
-fn located(name: &str, error: RdfParseError) -> StoreError {
+pub(crate) fn located(name: &str, error: RdfParseError) -> StoreError {
     match error {
         RdfParseError::Syntax(e) => {
             let (line, column) = e.location().map_or((0, 0), |l| (l.start.line + 1, l.start.column + 1));

@@ -164,18 +164,7 @@ impl Store {
         let mut rows = Vec::new();
         for solution in solutions {
             let solution = solution.map_err(|e| query_error(e, &budget))?;
-            rows.push(
-                variables
-                    .iter()
-                    .map(|v| {
-                        solution.get(v).map(|t| match t {
-                            oxigraph::model::Term::NamedNode(n) => n.as_str().to_owned(),
-                            oxigraph::model::Term::BlankNode(b) => format!("_:{}", b.as_str()),
-                            oxigraph::model::Term::Literal(l) => l.value().to_owned(),
-                        })
-                    })
-                    .collect(),
-            );
+            rows.push(variables.iter().map(|v| solution.get(v).map(crate::term_text)).collect());
         }
         Ok(rows)
     }

@@ -187,3 +187,88 @@ fn backup_and_restore_round_trip() {
     assert_eq!(store.len().unwrap(), 1);
     assert!(restore(dir.path(), dir.path()).is_err(), "a folder without manifest is refused");
 }
+
+#[test]
+fn shacl_engine_validates_the_targets_it_gathers() {
+    let (_dir, store) = open();
+    let load = |graph: &str, text: &str| {
+        let graph = GraphName::NamedNode(NamedNode::new(graph).unwrap());
+        store.load_small(vec![input("t.ttl", RdfFormat::Turtle, text)], &graph, false).unwrap();
+    };
+    load(
+        sailkg_core::vocab::GRAPH_ONTOLOGY,
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+         <http://e/Storm> rdfs:subClassOf <http://e/Event> .",
+    );
+    load(
+        "urn:sailkg:graph:source/events/1",
+        "@prefix e: <http://e/> .
+         e:s1 a e:Storm ; e:speed 30 ; e:name \"Ana\" ; e:station e:st1 ; e:where [ e:lat 95 ] .
+         e:s2 a e:Storm ; e:speed 61 ; e:station e:st2 .
+         e:q1 a e:Quake ; e:speed 5 ; e:name \"Q\" .
+         e:st1 a e:Station .
+         e:st2 a e:Buoy .
+         e:x e:observedBy e:st1 .",
+    );
+    let shapes = "@prefix sh: <http://www.w3.org/ns/shacl#> .
+        @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+        @prefix e: <http://e/> .
+        e:EventShape a sh:NodeShape ; sh:targetClass e:Event ;
+            sh:property [ sh:path e:speed ; sh:maxInclusive 50 ; sh:datatype xsd:integer ] ;
+            sh:property [ sh:path e:name ; sh:minCount 1 ] ;
+            sh:property [ sh:path e:station ; sh:class e:Station ] ;
+            sh:property [ sh:path e:where ; sh:node e:Place ] .
+        e:Place a sh:NodeShape ; sh:property [ sh:path e:lat ; sh:maxInclusive 90 ] .
+        e:StationShape a sh:NodeShape ; sh:targetObjectsOf e:station ;
+            sh:property [ sh:path [ sh:inversePath e:observedBy ] ; sh:minCount 1 ] .";
+    load(sailkg_core::vocab::GRAPH_SHAPES, shapes);
+    let run = |scope: Option<&shacl::Scope>, limits: &shacl::Limits| {
+        shacl::validate(
+            &store,
+            &shacl::shapes_graph(&store).unwrap(),
+            &shacl::hierarchy(&store).unwrap(),
+            scope,
+            limits,
+        )
+        .unwrap()
+    };
+    let report = run(None, &shacl::Limits::default());
+    assert!(!report.conforms);
+    let found: Vec<(String, String)> =
+        report.findings.iter().map(|f| (f.focus.replace("http://e/", ""), f.constraint())).collect();
+    // Storms are events through the hierarchy; the quake is not an event.
+    assert!(found.contains(&("s2".into(), "maxInclusive".into())), "{found:?}");
+    assert!(found.contains(&("s2".into(), "minCount".into())), "{found:?}");
+    assert!(found.contains(&("s2".into(), "class".into())), "a buoy is no station: {found:?}");
+    assert!(found.contains(&("s1".into(), "node".into())), "latitude 95 through a blank node: {found:?}");
+    assert!(found.contains(&("st2".into(), "minCount".into())), "nothing observed by st2: {found:?}");
+    assert!(!found.iter().any(|(f, _)| f == "q1" || f == "st1"), "{found:?}");
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert_eq!(report.focus_nodes, 4, "s1, s2, st1, st2");
+    assert!(!report.truncated);
+    let s2 = report.findings.iter().find(|f| f.constraint() == "maxInclusive").unwrap();
+    assert_eq!((s2.path.as_str(), s2.value.as_str()), ("http://e/speed", "61"));
+
+    // A scope gathers only its shapes' targets.
+    let scope: shacl::Scope = [NamedNode::new("http://e/StationShape").unwrap().into()].into_iter().collect();
+    let scoped = run(Some(&scope), &shacl::Limits::default());
+    assert_eq!(scoped.focus_nodes, 2, "{scoped:?}");
+    // A limit cuts the gathering short and says so.
+    let cut = run(None, &shacl::Limits { focus_nodes: 1, ..shacl::Limits::default() });
+    assert!(cut.truncated && cut.focus_nodes == 1, "{cut:?}");
+
+    // A shapes graph the engine cannot compile is a located user error, not a panic.
+    let (bad, sh) = (NamedNode::new("http://e/Bad").unwrap(), "http://www.w3.org/ns/shacl#");
+    let triple = |p: &str, o: oxigraph::model::Term| {
+        oxigraph::model::Triple::new(bad.clone(), NamedNode::new(format!("{sh}{p}")).unwrap(), o)
+    };
+    let broken = vec![
+        triple("targetClass", NamedNode::new("http://e/Event").unwrap().into()),
+        triple("path", oxigraph::model::Literal::new_simple_literal("speed").into()),
+    ];
+    let shapes_with_error: Vec<_> = shacl::shapes_graph(&store).unwrap().into_iter().chain(broken).collect();
+    match shacl::validate(&store, &shapes_with_error, &[], None, &shacl::Limits::default()) {
+        Err(e @ StoreError::Shacl(_)) => assert!(e.is_user_error(), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -523,6 +523,9 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
         .to_owned();
     let impact = browser.text(&format!("#changeset-{id} table"));
     assert!(impact.contains("maxInclusive 65"), "{impact}");
+    // Checked by the SHACL engine before and after: the Alaskan airports north of 65° violate it.
+    let shacl = browser.text(&format!("#changeset-{id} .shacl-impact"));
+    assert!(shacl.contains("rudof shacl") && !shacl.contains(": 0 new violations"), "{shacl}");
     let diff = browser.text(&format!("#changeset-{id} pre.diff"));
     assert!(diff.contains("aeródromo") && diff.contains("\"90\""), "{diff}");
     // The curator cannot approve; the reviewer can.
@@ -616,6 +619,49 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     assert!(!sparql(spanish).contains("aeródromo"));
     assert!(sparql(limit).contains("90"), "{}", sparql(limit));
     assert!(generate("ak_free") > 65.0, "Alaska's airports north of 65° come back once the limit is gone");
+
+    browser.step("new-class");
+    browser.open(&format!("{base}/#/term?iri=http%3A%2F%2Fschema.org%2FAirport"));
+    browser.until(
+        "the airport's term page",
+        "const h = document.querySelector('h1'); return h && h.textContent === 'airport' && !!document.getElementById('subclass-iri')",
+        json!([]),
+    );
+    browser.type_into("#subclass-iri", "urn:sailkg:demo:SeaplaneBase");
+    browser.type_into("#subclass-label", "seaplane base");
+    browser.click("#add-subclass");
+    browser.type_into("#proposal-title", "Seaplane bases are airports of their own kind");
+    browser.type_into("#curator-token", CURATOR);
+    browser.script("document.getElementById('curator-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.click("#propose");
+    browser.click("#proposal-result a");
+    let id = browser
+        .until(
+            "the new class proposed",
+            "const d = [...document.querySelectorAll('details.changeset[open]')].find(d => d.textContent.includes('SeaplaneBase')); return d && d.id.replace('changeset-', '')",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser.type_into("#reviewer-token", REVIEWER);
+    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.click(&format!("#approve-{id}"));
+    browser.until(
+        "the new class approved",
+        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'approved'",
+        json!([format!("#changeset-{id} .badge")]),
+    );
+    browser.click("nav a[href='#/ontology']");
+    browser.until(
+        "the new class in the tree, under airport",
+        "return [...document.querySelectorAll('ul.tree li')].some(li => li.textContent.startsWith('airport') && [...li.querySelectorAll('li')].some(c => c.textContent.includes('seaplane base')))",
+        json!([]),
+    );
+    assert!(
+        sparql("SELECT ?p WHERE { GRAPH <urn:sailkg:graph:ontology> { <urn:sailkg:demo:SeaplaneBase> <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?p } }")
+            .contains("http://schema.org/Airport")
+    );
 
     browser.step("errors");
     browser.open(&format!("{base}/#/dataset/nope"));

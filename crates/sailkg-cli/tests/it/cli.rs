@@ -1123,3 +1123,93 @@ fn generate_with_ctgan_diffusion_and_the_transformer() {
         assert!(stderr(&output).contains(says), "{args:?}: {}", stderr(&output));
     }
 }
+
+#[test]
+fn validate_the_store_with_shacl() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let storms = write(
+        "storms.ttl",
+        "@prefix ex: <http://example.org/kg#> .\n\
+         ex:s1 a ex:Storm ; ex:peakGust 120 ; ex:basin \"north\" .\n\
+         ex:s2 a ex:Storm ; ex:peakGust 250 ; ex:basin \"east\" .\n\
+         ex:s3 a ex:Hurricane ; ex:basin \"south\" .\n\
+         ex:q1 a ex:Quake ; ex:peakGust 999 .\n",
+    );
+    let ontology = write(
+        "ontology.ttl",
+        "<http://example.org/kg#Hurricane> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <http://example.org/kg#Storm> .\n",
+    );
+    let shapes = write(
+        "shapes.ttl",
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/kg#> .\n\
+         ex:StormShape a sh:NodeShape ; sh:targetClass ex:Storm ;\n\
+           sh:property [ sh:path ex:peakGust ; sh:maxExclusive 240 ; sh:minCount 1 ] ,\n\
+                       [ sh:path ex:basin ; sh:in ( \"north\" \"south\" ) ] .\n",
+    );
+    for (file, graph) in [
+        (&storms, "urn:sailkg:graph:source/storms/1"),
+        (&ontology, "urn:sailkg:graph:ontology"),
+        (&shapes, "urn:sailkg:graph:shapes"),
+    ] {
+        let output = run(&data, &["load", file, "--graph", graph]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+
+    // Against the shapes graph: s2 breaks two constraints, the hurricane (a storm by the
+    // hierarchy) has no gust; the quake is not a storm.
+    let output = run(&data, &["validate"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("maxExclusive on http://example.org/kg#peakGust: 1"), "{text}");
+    assert!(text.contains("http://example.org/kg#s2 = 250"), "{text}");
+    assert!(text.contains("in on http://example.org/kg#basin: 1"), "{text}");
+    assert!(text.contains("minCount on http://example.org/kg#peakGust: 1"), "{text}");
+    assert!(text.contains("3 focus nodes") && text.contains("3 violations"), "{text}");
+    assert!(!text.contains("q1"), "{text}");
+    assert!(stderr(&output).contains("does not conform"), "{}", stderr(&output));
+
+    let json = run(&data, &["validate", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["conforms"], false);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 3, "{report}");
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["focus"] == "http://example.org/kg#s3"));
+
+    // Against a file of shapes instead: the quakes' gusts are fine.
+    let loose = write(
+        "loose.ttl",
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/kg#> .\n\
+         ex:QuakeShape a sh:NodeShape ; sh:targetClass ex:Quake ; sh:property [ sh:path ex:peakGust ; sh:maxInclusive 1000 ] .\n",
+    );
+    let output = run(&data, &["validate", "--shapes", &loose]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("1 focus nodes") && stdout(&output).contains("the data conforms"));
+    // Only the shapes of a class (or its superclasses): hurricanes are storms.
+    let output = run(&data, &["validate", "--class", "http://example.org/kg#Hurricane", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["focus_nodes"], 3, "{report}");
+    let output = run(&data, &["validate", "--class", "http://example.org/kg#Quake"]);
+    assert!(output.status.success() && stdout(&output).contains("0 focus nodes"), "{}", stdout(&output));
+
+    // Bad input: a located parse error, a shapes graph that does not compile, a bad IRI.
+    let broken =
+        write("broken.ttl", "@prefix sh: <http://www.w3.org/ns/shacl#> .\n<http://e/S> sh:path <oops\n");
+    let output = run(&data, &["validate", "--shapes", &broken]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("broken.ttl:2:"), "{}", stderr(&output));
+    let wrong = write(
+        "wrong.ttl",
+        "<http://e/S> <http://www.w3.org/ns/shacl#targetClass> <http://example.org/kg#Storm> ; <http://www.w3.org/ns/shacl#path> \"gust\" .\n",
+    );
+    let output = run(&data, &["validate", "--shapes", &wrong]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("SHACL"), "{}", stderr(&output));
+    let output = run(&data, &["validate", "--class", "not an iri"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("--class"), "{}", stderr(&output));
+}

@@ -217,6 +217,11 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
     let violation = &first["impact"]["violations"][0];
     assert_eq!(violation["count"], 1, "61.0 is over 50: {first}");
     assert!(violation["examples"][0].as_str().unwrap().contains("http://e/s2"), "{violation}");
+    assert_eq!(violation["constraint"], "maxInclusive", "{violation}");
+    assert_eq!(violation["value"], "50", "{violation}");
+    assert_eq!(violation["class"], "http://e/Storm", "{violation}");
+    assert_eq!(first["impact"]["engine"], "rudof shacl 0.3.37", "{first}");
+    assert_eq!(first["impact"]["resolved"], 0, "{first}");
     // Nothing changed yet.
     assert_eq!(label("ko"), ["폭풍"]);
 
@@ -254,6 +259,22 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
         "SELECT ?who ?why WHERE { GRAPH <urn:sailkg:graph:curation> { ?a a <http://www.w3.org/ns/prov#Activity> ; <http://www.w3.org/ns/prov#used> ?set ; <urn:sailkg:vocab#agent> ?who ; <http://www.w3.org/2000/01/rdf-schema#comment> ?why ; <http://www.w3.org/ns/prov#endedAtTime> ?t } }",
     );
     assert_eq!(recorded, ["bob,checked with the forecasters"]);
+    // Loosening the limit again resolves the violation it made, and adds none.
+    let (status, loosen) = call(
+        "POST",
+        "/api/ontology/changesets",
+        Some("alice"),
+        Some(json!({"title": "gusts", "changes": [
+            {"op": "add_constraint", "class": "http://e/Storm", "path": "http://e/windSpeed", "constraint": "maxInclusive", "value": "70"},
+        ]})),
+    );
+    assert_eq!(status, 201, "{loosen}");
+    assert_eq!(loosen["impact"]["resolved"], 1, "{loosen}");
+    assert_eq!(loosen["impact"]["violations"], json!([]), "{loosen}");
+    assert_eq!(
+        call("POST", &format!("/api/ontology/changesets/{}/reject", loosen["id"]), Some("bob"), None).0,
+        200
+    );
     // Deciding twice is a conflict of state.
     assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/approve"), Some("erin"), None).0, 409);
 
@@ -356,7 +377,7 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
     }
     let (status, list) = call("GET", "/api/ontology/changesets", None, None);
     assert_eq!(status, 200);
-    assert_eq!(list["changesets"].as_array().unwrap().len(), 5, "{list}");
+    assert_eq!(list["changesets"].as_array().unwrap().len(), 6, "{list}");
     assert_eq!(call("GET", "/api/ontology/changesets/99", None, None).0, 404);
     assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/merge"), Some("bob"), None).0, 404);
 }
@@ -493,7 +514,10 @@ e:link1 a sail:Link ; sail:linkSource e:s1 ; sail:linkTarget e:s2 ; sail:linkRel
         ),
     );
     assert_eq!(status, 201, "{pattern}");
-    assert_eq!(pattern["impact"]["violations"][0]["count"], 0, "{pattern}");
+    // Storm is a subclass of Event: the engine checks both storms, and neither speed matches.
+    let violation = &pattern["impact"]["violations"][0];
+    assert_eq!(violation["count"], 2, "{pattern}");
+    assert_eq!(violation["value"], "^[0-9]\"}\n UNION", "{pattern}");
 
     // Export in every format, and back: the Turtle export parses to the same graph.
     for (format, media) in [
@@ -527,4 +551,47 @@ e:link1 a sail:Link ; sail:linkSource e:s1 ; sail:linkTarget e:s2 ; sail:linkRel
         send(&server.agent, "GET", &server.url("/api/ontology/export?format=csv"), &[], None).status,
         400
     );
+}
+
+#[test]
+fn class_views_in_sql_follow_approved_changes_at_once() {
+    let server = curation_server();
+    let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| {
+        call(&server, method, path, who, body)
+    };
+    let header = || {
+        let reply = send(
+            &server.agent,
+            "POST",
+            &server.url("/sql"),
+            &[("Content-Type", "text/plain"), ("Accept", "text/csv")],
+            Some(b"SELECT * FROM kg.storm".to_vec()),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.text().lines().next().unwrap_or_default().to_owned()
+    };
+    let before = header();
+    assert!(before.contains("wind_speed") && !before.contains("category"), "{before}");
+    let declaration = "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <http://e/category> a <http://www.w3.org/2002/07/owl#DatatypeProperty> ;
+            rdfs:domain <http://e/Storm> ; rdfs:range <http://www.w3.org/2001/XMLSchema#integer> .";
+    let (status, set) = call(
+        "POST",
+        "/api/ontology/changesets",
+        Some("alice"),
+        Some(
+            json!({"title": "storms have a category", "changes": [{"op": "import", "format": "turtle", "text": declaration}]}),
+        ),
+    );
+    assert_eq!(status, 201, "{set}");
+    let id = set["id"].as_u64().unwrap();
+    assert_eq!(header(), before, "a proposal changes no view");
+    assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/approve"), Some("bob"), None).0, 200);
+    let after = header();
+    assert!(
+        after.contains("category") && after.contains("wind_speed"),
+        "the declared column at once: {after}"
+    );
+    assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/revert"), Some("erin"), None).0, 200);
+    assert_eq!(header(), before, "and gone after the revert");
 }
