@@ -61,9 +61,8 @@ const FLIGHTS_MAPPING: &str = r#"@prefix rr: <http://www.w3.org/ns/r2rml#> .
 "#;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        child(Path::new(&args[2]), Path::new(&args[3]));
+    if let Some((a, b)) = support::child_args() {
+        child(&a, &b);
         return;
     }
     let runs: usize = std::env::var("SAILKG_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);

@@ -49,13 +49,8 @@ print(seconds, results, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 "#;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        child(Path::new(&args[2]), Path::new(&args[3]));
-        return;
-    }
-    if args.iter().any(|a| a == "--list") {
-        println!("shacl: bench");
+    if let Some((a, b)) = support::child_args() {
+        child(&a, &b);
         return;
     }
     let rows: usize = std::env::var("SAILKG_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);

@@ -45,3 +45,11 @@ pub fn shared() -> PathBuf {
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
     }
 }
+
+/// The two paths of `--child A B`, the arguments a benchmark gives itself to run one side in a
+/// process of its own.
+pub fn child_args() -> Option<(PathBuf, PathBuf)> {
+    let args: Vec<String> = std::env::args().collect();
+    (args.get(1).map(String::as_str) == Some("--child"))
+        .then(|| (PathBuf::from(&args[2]), PathBuf::from(&args[3])))
+}

@@ -23,6 +23,7 @@ use shacl::validator::processor::{GraphValidation, ShaclProcessor};
 use shacl::validator::store::Graph;
 use shacl::validator::{ShaclConfig, ShaclValidationMode};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The engine, as reports name it.
 pub const ENGINE: &str = "rudof shacl 0.3.37";
@@ -143,7 +144,9 @@ pub fn validate(
         })
         .collect();
     gather.statements(&inverse)?;
-    for triple in hierarchy.iter().chain(&gather.triples) {
+    let (focus_nodes, cut) = (gather.focus.len() as u64, gather.truncated);
+    // The statements move into the engine's graph one by one, so they are not held twice.
+    for triple in hierarchy.iter().cloned().chain(gather.triples) {
         data.add_triple_ref(triple.subject.as_ref(), triple.predicate.as_ref(), triple.object.as_ref())
             .map_err(|e| shapes_error(e.to_string()))?;
     }
@@ -170,9 +173,9 @@ pub fn validate(
     findings.dedup();
     Ok(Report {
         conforms: report.conforms(),
-        truncated: gather.truncated || findings.len() >= limits.results,
+        truncated: cut || findings.len() >= limits.results,
         findings,
-        focus_nodes: gather.focus.len() as u64,
+        focus_nodes,
         triples,
     })
 }
@@ -211,7 +214,8 @@ struct Gatherer<'a> {
     limits: &'a Limits,
     focus: Vec<NamedOrBlankNode>,
     seen_focus: HashSet<NamedOrBlankNode>,
-    triples: HashSet<Triple>,
+    /// Duplicates are left to the engine's graph.
+    triples: Vec<Triple>,
     truncated: bool,
 }
 
@@ -222,7 +226,7 @@ impl<'a> Gatherer<'a> {
             limits,
             focus: Vec::new(),
             seen_focus: HashSet::new(),
-            triples: HashSet::new(),
+            triples: Vec::new(),
             truncated: false,
         }
     }
@@ -243,20 +247,8 @@ impl<'a> Gatherer<'a> {
             self.truncated = true;
             return false;
         }
-        self.triples.insert(triple);
+        self.triples.push(triple);
         true
-    }
-
-    fn pattern(
-        &self,
-        s: Option<NamedOrBlankNodeRef<'_>>,
-        p: Option<NamedNodeRef<'_>>,
-        o: Option<TermRef<'_>>,
-    ) -> impl Iterator<Item = Result<Triple>> + 'static {
-        self.store
-            .oxigraph()
-            .quads_for_pattern(s, p, o, None)
-            .map(|q| q.map(Triple::from).map_err(StoreError::from))
     }
 
     /// The focus nodes of the targets of the shapes in `scope` (all when `None`).
@@ -315,7 +307,7 @@ impl<'a> Gatherer<'a> {
             }
         }
         for class in closure {
-            for triple in self.pattern(None, Some(rdf::TYPE), Some(class.as_ref().into())) {
+            for triple in pattern(self.store, None, Some(rdf::TYPE), Some(class.as_ref().into())) {
                 if !self.add_focus(triple?.subject) {
                     return Ok(());
                 }
@@ -330,7 +322,7 @@ impl<'a> Gatherer<'a> {
             }
         }
         for (property, subjects) in properties {
-            for triple in self.pattern(None, Some(property.as_ref()), None) {
+            for triple in pattern(self.store, None, Some(property.as_ref()), None) {
                 let triple = triple?;
                 let keep = if subjects {
                     self.add_focus(triple.subject.clone())
@@ -351,39 +343,109 @@ impl<'a> Gatherer<'a> {
 
     /// Every statement about the focus nodes and the blank nodes they reach, the types of the
     /// nodes they point to, and the statements pointing at them through `inverse` predicates.
+    /// Reading a statement costs lookups of its strings in RocksDB, so the focus nodes are read in
+    /// parallel, a share per core.
     fn statements(&mut self, inverse: &[NamedNode]) -> Result<()> {
-        let mut queue: Vec<NamedOrBlankNode> = self.focus.clone();
-        let mut visited: HashSet<NamedOrBlankNode> = HashSet::new();
-        let mut typed: HashSet<NamedNode> = HashSet::new();
-        while let Some(node) = queue.pop() {
-            if !visited.insert(node.clone()) {
-                continue;
-            }
-            for triple in self.pattern(Some(node.as_ref()), None, None) {
-                let triple = triple?;
-                match &triple.object {
-                    Term::BlankNode(b) => queue.push(b.clone().into()),
-                    Term::NamedNode(n) if triple.predicate != rdf::TYPE && typed.insert(n.clone()) => {
-                        for t in self.pattern(Some(n.as_ref().into()), Some(rdf::TYPE), None) {
-                            if !self.add_triple(t?) {
-                                return Ok(());
-                            }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let share = self.focus.len().div_ceil(threads).max(1);
+        let budget = Budget {
+            left: AtomicUsize::new(self.limits.triples.saturating_sub(self.triples.len())),
+            cut: AtomicBool::new(false),
+        };
+        let (store, focus, budget) = (self.store, &self.focus, &budget);
+        let shares: Vec<Result<Vec<Triple>>> = std::thread::scope(|scope| {
+            let readers: Vec<_> = focus
+                .chunks(share)
+                .map(|nodes| scope.spawn(move || read_about(store, nodes, inverse, budget)))
+                .collect();
+            readers
+                .into_iter()
+                .map(|r| {
+                    r.join().unwrap_or_else(|_| Err(StoreError::Shacl("a reading thread failed".into())))
+                })
+                .collect()
+        });
+        for share in shares {
+            self.triples.extend(share?);
+        }
+        self.truncated |= budget.cut.load(Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// What the reading threads may still copy.
+struct Budget {
+    left: AtomicUsize,
+    cut: AtomicBool,
+}
+
+impl Budget {
+    /// Takes one statement from the budget; false once it is spent.
+    fn take(&self) -> bool {
+        let taken =
+            self.left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
+        if !taken {
+            self.cut.store(true, Ordering::Relaxed);
+        }
+        taken
+    }
+}
+
+/// The statements about `nodes` (see [`Gatherer::statements`]).
+fn read_about(
+    store: &Store,
+    nodes: &[NamedOrBlankNode],
+    inverse: &[NamedNode],
+    budget: &Budget,
+) -> Result<Vec<Triple>> {
+    let mut out = Vec::new();
+    let mut queue: Vec<NamedOrBlankNode> = nodes.to_vec();
+    let mut visited: HashSet<NamedOrBlankNode> = HashSet::new();
+    let mut typed: HashSet<NamedNode> = HashSet::new();
+    let keep = |triple: Triple, out: &mut Vec<Triple>| {
+        let kept = budget.take();
+        if kept {
+            out.push(triple);
+        }
+        kept
+    };
+    while let Some(node) = queue.pop() {
+        if !visited.insert(node.clone()) {
+            continue;
+        }
+        for triple in pattern(store, Some(node.as_ref()), None, None) {
+            let triple = triple?;
+            match &triple.object {
+                Term::BlankNode(b) => queue.push(b.clone().into()),
+                Term::NamedNode(n) if triple.predicate != rdf::TYPE && typed.insert(n.clone()) => {
+                    for t in pattern(store, Some(n.as_ref().into()), Some(rdf::TYPE), None) {
+                        if !keep(t?, &mut out) {
+                            return Ok(out);
                         }
                     }
-                    _ => {}
                 }
-                if !self.add_triple(triple) {
-                    return Ok(());
-                }
+                _ => {}
             }
-            for p in inverse {
-                for triple in self.pattern(None, Some(p.as_ref()), Some(node.as_ref().into())) {
-                    if !self.add_triple(triple?) {
-                        return Ok(());
-                    }
+            if !keep(triple, &mut out) {
+                return Ok(out);
+            }
+        }
+        for p in inverse {
+            for triple in pattern(store, None, Some(p.as_ref()), Some(node.as_ref().into())) {
+                if !keep(triple?, &mut out) {
+                    return Ok(out);
                 }
             }
         }
-        Ok(())
     }
+    Ok(out)
+}
+
+fn pattern(
+    store: &Store,
+    s: Option<NamedOrBlankNodeRef<'_>>,
+    p: Option<NamedNodeRef<'_>>,
+    o: Option<TermRef<'_>>,
+) -> impl Iterator<Item = Result<Triple>> + 'static {
+    store.oxigraph().quads_for_pattern(s, p, o, None).map(|q| q.map(Triple::from).map_err(StoreError::from))
 }

@@ -256,6 +256,8 @@ fn shacl_engine_validates_the_targets_it_gathers() {
     // A limit cuts the gathering short and says so.
     let cut = run(None, &shacl::Limits { focus_nodes: 1, ..shacl::Limits::default() });
     assert!(cut.truncated && cut.focus_nodes == 1, "{cut:?}");
+    let cut = run(None, &shacl::Limits { triples: 3, ..shacl::Limits::default() });
+    assert!(cut.truncated && cut.triples <= 4, "three statements and the hierarchy: {cut:?}");
 
     // A shapes graph the engine cannot compile is a located user error, not a panic.
     let (bad, sh) = (NamedNode::new("http://e/Bad").unwrap(), "http://www.w3.org/ns/shacl#");
