@@ -704,7 +704,7 @@ async function ontologyPage() {
     trees.replaceChildren(
       h('h2', {}, `Classes (${o.classes.length})`), tree(o.classes, 'instances'),
       h('h2', {}, `Properties (${o.properties.length})`), tree(o.properties, 'uses'),
-      o.concepts.length ? h('h2', {}, `Concepts (${o.concepts.length})`) : null, o.concepts.length ? tree(o.concepts, '') : null);
+      ...(o.concepts.length ? [h('h2', {}, `Concepts (${o.concepts.length})`), tree(o.concepts, '')] : []));
   } catch (e) { trees.replaceChildren(errorBox(e)); }
 }
 

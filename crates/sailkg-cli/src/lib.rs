@@ -658,8 +658,35 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
     2
 }
 
+/// The error and its causes on one line, each cause once: errors that already print their
+/// cause (`path: reason`) do not get it twice.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let store = sailkg_store::StoreError::Io { path: "nope.ttl".into(), source: io };
+        let error = anyhow::Error::from(store).context("cannot read the shapes");
+        assert_eq!(
+            super::error_message(&error),
+            "cannot read the shapes: nope.ttl: No such file or directory"
+        );
+        let plain = anyhow::anyhow!("outer").context("context");
+        assert_eq!(super::error_message(&plain), "context: outer");
+    }
+
     #[test]
     fn the_pipeline_language_knows_exactly_the_table_methods() {
         use clap::ValueEnum;

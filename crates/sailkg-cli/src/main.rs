@@ -1,7 +1,7 @@
 //! The `sailkg` command: parses arguments, runs a command, maps its error to an exit code.
 
 use clap::Parser;
-use sailkg_cli::{Cli, exit_code, run};
+use sailkg_cli::{Cli, error_message, exit_code, run};
 
 // Mapping, ingest and loading allocate many small strings; mimalloc serves them markedly faster
 // than the system allocator (see benches/map.rs).
@@ -15,7 +15,7 @@ fn main() {
         Ok(()) => {}
         Err(error) => {
             let code = exit_code(&error);
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_message(&error));
             std::process::exit(code);
         }
     }

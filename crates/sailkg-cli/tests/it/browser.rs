@@ -486,6 +486,11 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
         json!([]),
     );
     browser.assert_labelled();
+    assert_eq!(
+        browser.script("return document.querySelector('main').textContent.includes('null')", json!([])),
+        json!(false),
+        "no placeholder leaks into the page"
+    );
     browser.type_into("#onto-q", "airp");
     browser.text("#onto-suggestions [role=option]");
     browser.keys("#onto-q", "\u{E015}\u{E007}");
