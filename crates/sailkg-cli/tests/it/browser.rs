@@ -415,6 +415,7 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
 
     browser.step("sql");
     browser.click("nav a[href='#/sql']");
+    browser.until("the SQL console", "return !!document.getElementById('sql-query')", json!([]));
     browser.script(
         "const a = document.getElementById('sql-query'); a.value = arguments[0];",
         json!(["SELECT count(*) AS n FROM source.disasters WHERE \"Entity\" = 'Drought'"]),
@@ -669,6 +670,46 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     assert!(
         sparql("SELECT ?p WHERE { GRAPH <urn:sailkg:graph:ontology> { <urn:sailkg:demo:SeaplaneBase> <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?p } }")
             .contains("http://schema.org/Airport")
+    );
+
+    // Renamed from its term page: the new IRI takes over, the old one stays, deprecated.
+    browser.step("rename");
+    browser.open(&format!("{base}/#/term?iri=urn%3Asailkg%3Ademo%3ASeaplaneBase"));
+    browser.until(
+        "the new class's term page",
+        "const h = document.querySelector('h1'); return h && h.textContent === 'seaplane base' && !!document.getElementById('rename-to')",
+        json!([]),
+    );
+    browser.type_into("#rename-to", "urn:sailkg:demo:WaterAerodrome");
+    browser.click("#add-rename");
+    browser.type_into("#proposal-title", "The ICAO term");
+    browser.type_into("#curator-token", CURATOR);
+    browser.script("document.getElementById('curator-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.click("#propose");
+    browser.click("#proposal-result a");
+    let id = browser
+        .until(
+            "the rename proposed",
+            "const d = [...document.querySelectorAll('details.changeset[open]')].find(d => d.textContent.includes('WaterAerodrome')); return d && d.id.replace('changeset-', '')",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser.type_into("#reviewer-token", REVIEWER);
+    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.click(&format!("#approve-{id}"));
+    browser.until(
+        "the rename approved",
+        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'approved'",
+        json!([format!("#changeset-{id} .badge")]),
+    );
+    let renamed = sparql(
+        "SELECT ?new ?parent WHERE { GRAPH <urn:sailkg:graph:ontology> { <urn:sailkg:demo:SeaplaneBase> <http://www.w3.org/2002/07/owl#deprecated> true ; <http://purl.org/dc/terms/isReplacedBy> ?new . ?new <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?parent } }",
+    );
+    assert!(
+        renamed.contains("urn:sailkg:demo:WaterAerodrome") && renamed.contains("http://schema.org/Airport"),
+        "{renamed}"
     );
 
     browser.step("errors");
