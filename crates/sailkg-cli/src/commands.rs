@@ -371,7 +371,7 @@ fn validate(
     examples: usize,
     json: bool,
 ) -> Result<()> {
-    use sailkg_store::model::{NamedOrBlankNode, Term};
+    use sailkg_store::model::Term;
     use sailkg_store::shacl;
     let store = open(config)?;
     let shapes = if files.is_empty() {
@@ -396,22 +396,7 @@ fn validate(
                     .into(),
             );
         }
-        let mut i = 0;
-        while i < wanted.len() {
-            for t in &hierarchy {
-                if Term::from(t.subject.clone()) == wanted[i] && !wanted.contains(&t.object) {
-                    wanted.push(t.object.clone());
-                }
-            }
-            i += 1;
-        }
-        let target = "http://www.w3.org/ns/shacl#targetClass";
-        let scope: shacl::Scope = shapes
-            .iter()
-            .filter(|t| t.predicate.as_str() == target && wanted.contains(&t.object))
-            .map(|t| t.subject.clone())
-            .collect::<std::collections::HashSet<NamedOrBlankNode>>();
-        Some(scope)
+        Some(shacl::targeting(&shapes, &shacl::with_superclasses(&hierarchy, wanted)))
     };
     let started = std::time::Instant::now();
     let report = shacl::validate(&store, &shapes, &hierarchy, scope.as_ref(), &shacl::Limits::default())?;

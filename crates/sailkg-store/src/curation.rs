@@ -488,11 +488,7 @@ impl Planner<'_> {
                     .map(|q| q.object.clone()),
             );
             for candidate in candidates {
-                let node: NamedOrBlankNode = match candidate {
-                    Term::NamedNode(n) => n.into(),
-                    Term::BlankNode(b) => b.into(),
-                    Term::Literal(_) | Term::Triple(_) => continue,
-                };
+                let Ok(node) = NamedOrBlankNode::try_from(candidate) else { continue };
                 let on_path = !self
                     .quads(
                         Some(&node),
@@ -947,21 +943,9 @@ fn impact(
         classes.insert(t.subject.clone().into());
         classes.insert(t.object.clone());
     }
-    let mut superclasses: Vec<Term> = classes.iter().cloned().collect();
-    while let Some(class) = superclasses.pop() {
-        for t in before_hierarchy.iter().chain(&after_hierarchy) {
-            if Term::from(t.subject.clone()) == class && classes.insert(t.object.clone()) {
-                superclasses.push(t.object.clone());
-            }
-        }
-    }
-    let target_class = graph(&format!("{SH}targetClass"));
-    queue.extend(
-        all_shapes
-            .iter()
-            .filter(|t| t.predicate == target_class && classes.contains(&t.object))
-            .map(|t| t.subject.clone()),
-    );
+    let both: Vec<Triple> = before_hierarchy.iter().chain(&after_hierarchy).cloned().collect();
+    let classes = shacl::with_superclasses(&both, classes);
+    queue.extend(shacl::targeting(all_shapes.iter().copied(), &classes));
     let mut scope = shacl::Scope::new();
     while let Some(node) = queue.pop() {
         if scope.insert(node.clone()) {
@@ -976,16 +960,21 @@ fn impact(
         }
         other => other.into(),
     };
-    let old = shacl::validate(store, &before_shapes, &before_hierarchy, Some(&scope), &limits)
-        .map_err(|e| invalid("before", e))?;
-    let new = shacl::validate(store, &after_shapes, &after_hierarchy, Some(&scope), &limits)
-        .map_err(|e| invalid("after", e))?;
+    // One read of the data for both states.
+    let data = shacl::gather(
+        store,
+        &[(&before_shapes, &before_hierarchy), (&after_shapes, &after_hierarchy)],
+        Some(&scope),
+        &limits,
+    )?;
+    let old = data.check(&before_shapes, &before_hierarchy, &limits).map_err(|e| invalid("before", e))?;
+    let new = data.check(&after_shapes, &after_hierarchy, &limits).map_err(|e| invalid("after", e))?;
     let old_set: HashSet<&shacl::Finding> =
         old.findings.iter().filter(|f| f.severity == "Violation").collect();
     let new_set: HashSet<&shacl::Finding> =
         new.findings.iter().filter(|f| f.severity == "Violation").collect();
     impact.resolved = old_set.difference(&new_set).count() as u64;
-    impact.checked = new.focus_nodes.max(old.focus_nodes);
+    impact.checked = data.focus_nodes;
     impact.truncated = old.truncated || new.truncated;
     impact.engine = shacl::ENGINE.to_owned();
 
@@ -994,31 +983,30 @@ fn impact(
     for f in new.findings.iter().filter(|f| new_set.contains(f) && !old_set.contains(f)) {
         groups.entry((f.shape.clone(), f.path.clone(), f.component.clone())).or_default().push(f);
     }
-    let text = |t: &Term| crate::term_text(t);
+    let target_class = graph(&format!("{SH}targetClass"));
+    let targets: HashMap<&NamedOrBlankNode, &Term> =
+        all_shapes.iter().filter(|t| t.predicate == target_class).map(|t| (&t.subject, &t.object)).collect();
     for ((shape, path, _), findings) in groups {
         let constraint = findings[0].constraint();
         let parameter = graph(&format!("{SH}{constraint}"));
-        let node_text = |n: &NamedOrBlankNode| text(&n.clone().into());
+        let node = subject_term(&shape);
         // The constraint's value, and the class the shape (or a shape reaching it) targets.
         let value = after_shapes
             .iter()
-            .find(|t| node_text(&t.subject) == shape && t.predicate == parameter)
-            .map(|t| text(&t.object))
+            .find(|t| Some(&t.subject) == node.as_ref() && t.predicate == parameter)
+            .map(|t| crate::term_text(&t.object))
             .unwrap_or_default();
         let mut class = String::new();
         let mut seen = HashSet::new();
-        let mut walk: Vec<String> = vec![shape.clone()];
+        let mut walk: Vec<NamedOrBlankNode> = node.into_iter().collect();
         while let Some(node) = walk.pop() {
-            if !seen.insert(node.clone()) {
-                continue;
-            }
-            if let Some(t) =
-                all_shapes.iter().find(|t| node_text(&t.subject) == node && t.predicate == target_class)
-            {
-                class = text(&t.object);
+            if let Some(target) = targets.get(&node) {
+                class = crate::term_text(target);
                 break;
             }
-            walk.extend(all_shapes.iter().filter(|t| text(&t.object) == node).map(|t| node_text(&t.subject)));
+            if seen.insert(node.clone()) {
+                walk.extend(referrers.get(&Term::from(node)).into_iter().flatten().map(|s| (*s).clone()));
+            }
         }
         impact.violations.push(Violation {
             class,

@@ -123,7 +123,7 @@ pub type Scope = HashSet<NamedOrBlankNode>;
 /// Validates the store's data against `shapes`, reading `hierarchy` as the class hierarchy.
 ///
 /// With `scope`, only the targets of those shapes are gathered (every shape still checks the
-/// nodes gathered, so compare two reports of the same scope to see what a change does).
+/// nodes gathered, so compare two reports of the same data to see what a change does).
 pub fn validate(
     store: &Store,
     shapes: &[Triple],
@@ -132,21 +132,61 @@ pub fn validate(
     limits: &Limits,
 ) -> Result<Report> {
     let schema = compile(shapes)?;
-    let mut gather = Gatherer::new(store, limits);
-    gather.targets(shapes, hierarchy, scope)?;
-    let mut data = OxigraphInMemory::new();
-    let inverse: Vec<NamedNode> = shapes
-        .iter()
-        .filter(|t| t.predicate.as_str() == format!("{SH}inversePath"))
-        .filter_map(|t| match &t.object {
-            Term::NamedNode(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect();
-    gather.statements(&inverse)?;
-    let (focus_nodes, cut) = (gather.focus.len() as u64, gather.truncated);
+    let data = gather(store, &[(shapes, hierarchy)], scope, limits)?;
     // The statements move into the engine's graph one by one, so they are not held twice.
-    for triple in hierarchy.iter().cloned().chain(gather.triples) {
+    check(&schema, data.triples.into_iter(), hierarchy, data.focus_nodes, data.truncated, limits)
+}
+
+/// What [`gather`] read from the store, to check against one or more states of the shapes.
+pub struct Data {
+    pub focus_nodes: u64,
+    pub truncated: bool,
+    triples: Vec<Triple>,
+}
+
+impl Data {
+    /// Validates the gathered data against `shapes`, reading `hierarchy` as the class hierarchy.
+    pub fn check(&self, shapes: &[Triple], hierarchy: &[Triple], limits: &Limits) -> Result<Report> {
+        let schema = compile(shapes)?;
+        check(&schema, self.triples.iter().cloned(), hierarchy, self.focus_nodes, self.truncated, limits)
+    }
+}
+
+/// Reads from the store the focus nodes of the targets of each `(shapes, hierarchy)` state (of
+/// the shapes in `scope` only, with it) and what the shapes can see of them, once for all states.
+pub fn gather(
+    store: &Store,
+    states: &[(&[Triple], &[Triple])],
+    scope: Option<&Scope>,
+    limits: &Limits,
+) -> Result<Data> {
+    let mut gather = Gatherer::new(store, limits);
+    let mut inverse: Vec<NamedNode> = Vec::new();
+    for (shapes, hierarchy) in states {
+        gather.targets(shapes, hierarchy, scope)?;
+        for t in shapes.iter().filter(|t| t.predicate.as_str() == format!("{SH}inversePath")) {
+            if let Term::NamedNode(p) = &t.object
+                && !inverse.contains(p)
+            {
+                inverse.push(p.clone());
+            }
+        }
+    }
+    gather.statements(&inverse)?;
+    Ok(Data { focus_nodes: gather.focus.len() as u64, truncated: gather.truncated, triples: gather.triples })
+}
+
+/// Runs the engine on `hierarchy` and `triples`.
+fn check(
+    schema: &IRSchema,
+    triples: impl Iterator<Item = Triple>,
+    hierarchy: &[Triple],
+    focus_nodes: u64,
+    cut: bool,
+    limits: &Limits,
+) -> Result<Report> {
+    let mut data = OxigraphInMemory::new();
+    for triple in hierarchy.iter().cloned().chain(triples) {
         data.add_triple_ref(triple.subject.as_ref(), triple.predicate.as_ref(), triple.object.as_ref())
             .map_err(|e| shapes_error(e.to_string()))?;
     }
@@ -154,7 +194,7 @@ pub fn validate(
     let config = ShaclConfig::default().with_max_results(Some(limits.results));
     let mut validator = GraphValidation::new(Graph::from(data));
     let report = validator
-        .validate(&schema, &ShaclValidationMode::Native, &config)
+        .validate(schema, &ShaclValidationMode::Native, &config)
         .map_err(|e| shapes_error(format!("validation failed: {e}")))?;
     let mut findings: Vec<Finding> = report
         .results()
@@ -178,6 +218,29 @@ pub fn validate(
         focus_nodes,
         triples,
     })
+}
+
+/// `classes` with all their superclasses in `hierarchy`.
+pub fn with_superclasses(hierarchy: &[Triple], classes: impl IntoIterator<Item = Term>) -> HashSet<Term> {
+    let mut all: HashSet<Term> = HashSet::new();
+    let mut queue: Vec<Term> = classes.into_iter().collect();
+    while let Some(class) = queue.pop() {
+        if all.insert(class.clone()) {
+            queue.extend(
+                hierarchy.iter().filter(|t| Term::from(t.subject.clone()) == class).map(|t| t.object.clone()),
+            );
+        }
+    }
+    all
+}
+
+/// The shapes that target one of `classes` (`sh:targetClass`).
+pub fn targeting<'a>(shapes: impl IntoIterator<Item = &'a Triple>, classes: &HashSet<Term>) -> Scope {
+    shapes
+        .into_iter()
+        .filter(|t| t.predicate.as_str() == format!("{SH}targetClass") && classes.contains(&t.object))
+        .map(|t| t.subject.clone())
+        .collect()
 }
 
 /// Parses and compiles a shapes graph.

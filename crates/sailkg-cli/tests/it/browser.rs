@@ -167,6 +167,48 @@ impl Browser {
         self.call("POST", &format!("/element/{id}/value"), Some(json!({"text": text})));
     }
 
+    /// Types a token into its field; the page keeps it for its requests.
+    fn token(&self, field: &str, token: &str) {
+        self.type_into(field, token);
+        self.script(
+            "document.querySelector(arguments[0]).dispatchEvent(new Event('change'))",
+            json!([field]),
+        );
+    }
+
+    /// Proposes the term page's pending changes as the curator and opens the proposal whose
+    /// text includes `shown`; returns its id.
+    fn propose(&self, title: &str, shown: &str) -> String {
+        self.type_into("#proposal-title", title);
+        self.token("#curator-token", CURATOR);
+        self.click("#propose");
+        self.click("#proposal-result a");
+        self.until(
+            "the proposal",
+            "const d = [...document.querySelectorAll('details.changeset[open]')].find(d => d.textContent.includes(arguments[0])); return d && d.id.replace('changeset-', '')",
+            json!([shown]),
+        )
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    /// Waits until change set `id` has `status`.
+    fn until_status(&self, id: &str, status: &str) {
+        self.until(
+            &format!("change set {id} {status}"),
+            "const b = document.querySelector(arguments[0]); return b && b.dataset.status === arguments[1]",
+            json!([format!("#changeset-{id} .badge"), status]),
+        );
+    }
+
+    /// Approves change set `id` as the reviewer.
+    fn approve(&self, id: &str) {
+        self.token("#reviewer-token", REVIEWER);
+        self.click(&format!("#approve-{id}"));
+        self.until_status(id, "approved");
+    }
+
     /// Every form control of the page has a label (WCAG 1.3.1, 4.1.2).
     fn assert_labelled(&self) {
         let unlabelled = self.script(
@@ -513,23 +555,10 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     browser.type_into("#constraint-value", "65");
     browser.click("#add-constraint");
     assert_eq!(browser.script("return document.querySelectorAll('#pending li').length", json!([])), json!(2));
-    browser.type_into("#proposal-title", "Spanish label; airports north of 65° are out of scope");
-    browser.type_into("#curator-token", CURATOR);
-    browser.script("document.getElementById('curator-token').dispatchEvent(new Event('change'))", json!([]));
     browser.assert_labelled();
-    browser.click("#propose");
-    browser.click("#proposal-result a");
+    let id = browser.propose("Spanish label; airports north of 65° are out of scope", "would violate");
 
     browser.step("review");
-    let id = browser
-        .until(
-            "the proposal with its impact",
-            "const d = document.querySelector('details.changeset[open]'); return d && d.textContent.includes('would violate') && d.id.replace('changeset-', '')",
-            json!([]),
-        )
-        .as_str()
-        .unwrap()
-        .to_owned();
     let impact = browser.text(&format!("#changeset-{id} table"));
     assert!(impact.contains("maxInclusive 65"), "{impact}");
     // Checked by the SHACL engine before and after: the Alaskan airports north of 65° violate it.
@@ -538,19 +567,11 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     let diff = browser.text(&format!("#changeset-{id} pre.diff"));
     assert!(diff.contains("aeródromo") && diff.contains("\"90\""), "{diff}");
     // The curator cannot approve; the reviewer can.
-    browser.type_into("#reviewer-token", CURATOR);
-    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
+    browser.token("#reviewer-token", CURATOR);
     browser.click(&format!("#approve-{id}"));
     assert!(browser.text(&format!("#changeset-{id} .error")).starts_with("403"));
-    browser.type_into("#reviewer-token", REVIEWER);
-    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
     browser.type_into(&format!("#comment-{id}"), "agreed in the review meeting");
-    browser.click(&format!("#approve-{id}"));
-    browser.until(
-        "the change set approved",
-        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'approved'",
-        json!([format!("#changeset-{id} .badge")]),
-    );
+    browser.approve(&id);
     browser.assert_labelled();
 
     browser.step("approved-everywhere");
@@ -620,11 +641,7 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
 
     browser.step("revert");
     browser.click(&format!("#revert-{id}"));
-    browser.until(
-        "the change set reverted",
-        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'reverted'",
-        json!([format!("#changeset-{id} .badge")]),
-    );
+    browser.until_status(&id, "reverted");
     assert!(!sparql(spanish).contains("aeródromo"));
     assert!(sparql(limit).contains("90"), "{}", sparql(limit));
     assert!(generate("ak_free") > 65.0, "Alaska's airports north of 65° come back once the limit is gone");
@@ -639,28 +656,8 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     browser.type_into("#subclass-iri", "urn:sailkg:demo:SeaplaneBase");
     browser.type_into("#subclass-label", "seaplane base");
     browser.click("#add-subclass");
-    browser.type_into("#proposal-title", "Seaplane bases are airports of their own kind");
-    browser.type_into("#curator-token", CURATOR);
-    browser.script("document.getElementById('curator-token').dispatchEvent(new Event('change'))", json!([]));
-    browser.click("#propose");
-    browser.click("#proposal-result a");
-    let id = browser
-        .until(
-            "the new class proposed",
-            "const d = [...document.querySelectorAll('details.changeset[open]')].find(d => d.textContent.includes('SeaplaneBase')); return d && d.id.replace('changeset-', '')",
-            json!([]),
-        )
-        .as_str()
-        .unwrap()
-        .to_owned();
-    browser.type_into("#reviewer-token", REVIEWER);
-    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
-    browser.click(&format!("#approve-{id}"));
-    browser.until(
-        "the new class approved",
-        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'approved'",
-        json!([format!("#changeset-{id} .badge")]),
-    );
+    let id = browser.propose("Seaplane bases are airports of their own kind", "SeaplaneBase");
+    browser.approve(&id);
     browser.click("nav a[href='#/ontology']");
     browser.until(
         "the new class in the tree, under airport",
@@ -682,28 +679,8 @@ fn the_demo_in_a_browser_search_consoles_generation_curation_and_errors() {
     );
     browser.type_into("#rename-to", "urn:sailkg:demo:WaterAerodrome");
     browser.click("#add-rename");
-    browser.type_into("#proposal-title", "The ICAO term");
-    browser.type_into("#curator-token", CURATOR);
-    browser.script("document.getElementById('curator-token').dispatchEvent(new Event('change'))", json!([]));
-    browser.click("#propose");
-    browser.click("#proposal-result a");
-    let id = browser
-        .until(
-            "the rename proposed",
-            "const d = [...document.querySelectorAll('details.changeset[open]')].find(d => d.textContent.includes('WaterAerodrome')); return d && d.id.replace('changeset-', '')",
-            json!([]),
-        )
-        .as_str()
-        .unwrap()
-        .to_owned();
-    browser.type_into("#reviewer-token", REVIEWER);
-    browser.script("document.getElementById('reviewer-token').dispatchEvent(new Event('change'))", json!([]));
-    browser.click(&format!("#approve-{id}"));
-    browser.until(
-        "the rename approved",
-        "const b = document.querySelector(arguments[0]); return b && b.dataset.status === 'approved'",
-        json!([format!("#changeset-{id} .badge")]),
-    );
+    let id = browser.propose("The ICAO term", "WaterAerodrome");
+    browser.approve(&id);
     let renamed = sparql(
         "SELECT ?new ?parent WHERE { GRAPH <urn:sailkg:graph:ontology> { <urn:sailkg:demo:SeaplaneBase> <http://www.w3.org/2002/07/owl#deprecated> true ; <http://purl.org/dc/terms/isReplacedBy> ?new . ?new <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?parent } }",
     );

@@ -175,6 +175,7 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
     let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| {
         call(&server, method, path, who, body)
     };
+    let propose = |who: Option<&str>, body: Value| call("POST", "/api/ontology/changesets", who, Some(body));
     let ask = |query: &str| -> Vec<String> {
         let reply = send(
             &server.agent,
@@ -201,11 +202,11 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
         {"op": "add_constraint", "class": "http://e/Storm", "path": "http://e/windSpeed", "constraint": "maxInclusive", "value": "50"},
     ]});
     // Roles: a proposal needs a curator, reviewer or admin token.
-    assert_eq!(call("POST", "/api/ontology/changesets", None, Some(proposal.clone())).0, 401);
-    let (status, refused) = call("POST", "/api/ontology/changesets", Some("dave"), Some(proposal.clone()));
+    assert_eq!(propose(None, proposal.clone()).0, 401);
+    let (status, refused) = propose(Some("dave"), proposal.clone());
     assert_eq!(status, 403, "{refused}");
     assert!(refused.to_string().contains("reader"), "{refused}");
-    let (status, first) = call("POST", "/api/ontology/changesets", Some("alice"), Some(proposal));
+    let (status, first) = propose(Some("alice"), proposal);
     assert_eq!(status, 201, "{first}");
     let id = first["id"].as_u64().unwrap();
     assert_eq!(first["status"], "proposed");
@@ -227,13 +228,9 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
 
     // A curator cannot approve; nobody approves their own change set.
     assert_eq!(call("POST", &format!("/api/ontology/changesets/{id}/approve"), Some("alice"), None).0, 403);
-    let (_, own) = call(
-        "POST",
-        "/api/ontology/changesets",
+    let (_, own) = propose(
         Some("bob"),
-        Some(
-            json!({"title": "t", "changes": [{"op": "set_definition", "iri": "http://e/Event", "text": "Something that happens."}]}),
-        ),
+        json!({"title": "t", "changes": [{"op": "set_definition", "iri": "http://e/Event", "text": "Something that happens."}]}),
     );
     let own_id = own["id"].as_u64().unwrap();
     let (status, refused) =
@@ -260,13 +257,11 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
     );
     assert_eq!(recorded, ["bob,checked with the forecasters"]);
     // Loosening the limit again resolves the violation it made, and adds none.
-    let (status, loosen) = call(
-        "POST",
-        "/api/ontology/changesets",
+    let (status, loosen) = propose(
         Some("alice"),
-        Some(json!({"title": "gusts", "changes": [
+        json!({"title": "gusts", "changes": [
             {"op": "add_constraint", "class": "http://e/Storm", "path": "http://e/windSpeed", "constraint": "maxInclusive", "value": "70"},
-        ]})),
+        ]}),
     );
     assert_eq!(status, 201, "{loosen}");
     assert_eq!(loosen["impact"]["resolved"], 1, "{loosen}");
@@ -280,8 +275,8 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
 
     // Two change sets on the same entity: the second approval sees the first and asks for a rebase.
     let rename = |text: &str| json!({"title": format!("call it {text}"), "changes": [{"op": "set_label", "iri": "http://e/Storm", "text": text}]});
-    let (_, windstorm) = call("POST", "/api/ontology/changesets", Some("alice"), Some(rename("windstorm")));
-    let (_, gale) = call("POST", "/api/ontology/changesets", Some("alice"), Some(rename("gale")));
+    let (_, windstorm) = propose(Some("alice"), rename("windstorm"));
+    let (_, gale) = propose(Some("alice"), rename("gale"));
     let (windstorm, gale) = (windstorm["id"].as_u64().unwrap(), gale["id"].as_u64().unwrap());
     assert_eq!(
         call("POST", &format!("/api/ontology/changesets/{windstorm}/approve"), Some("bob"), None).0,
@@ -324,13 +319,9 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
     assert_eq!(label("en"), ["storm"]);
 
     // Rename: the new IRI takes the statements and the references; the old one stays, deprecated.
-    let (status, renamed) = call(
-        "POST",
-        "/api/ontology/changesets",
+    let (status, renamed) = propose(
         Some("alice"),
-        Some(
-            json!({"title": "the agreed name", "changes": [{"op": "rename", "iri": "http://e/Storm", "to": "http://e/Cyclone"}]}),
-        ),
+        json!({"title": "the agreed name", "changes": [{"op": "rename", "iri": "http://e/Storm", "to": "http://e/Cyclone"}]}),
     );
     assert_eq!(status, 201, "{renamed}");
     let renamed = renamed["id"].as_u64().unwrap();
@@ -371,7 +362,7 @@ fn change_sets_are_proposed_reviewed_applied_recorded_and_reverted_by_role() {
             "exists already",
         ),
     ] {
-        let (status, error) = call("POST", "/api/ontology/changesets", Some("alice"), Some(body.clone()));
+        let (status, error) = propose(Some("alice"), body.clone());
         assert_eq!(status, 400, "{body}: {error}");
         assert!(error.to_string().contains(says), "{body}: {error}");
     }
@@ -405,13 +396,9 @@ e:link1 a sail:Link ; sail:linkSource e:s1 ; sail:linkTarget e:s2 ; sail:linkRel
     let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| {
         call(&server, method, path, who, body)
     };
+    let propose = |who: Option<&str>, body: Value| call("POST", "/api/ontology/changesets", who, Some(body));
     let approve = |changes: Value| -> Value {
-        let (status, set) = call(
-            "POST",
-            "/api/ontology/changesets",
-            Some("alice"),
-            Some(json!({"title": "t", "changes": changes})),
-        );
+        let (status, set) = propose(Some("alice"), json!({"title": "t", "changes": changes}));
         assert_eq!(status, 201, "{set}");
         let id = set["id"].as_u64().unwrap();
         let (status, done) =
@@ -468,13 +455,9 @@ e:link1 a sail:Link ; sail:linkSource e:s1 ; sail:linkTarget e:s2 ; sail:linkRel
         ),
         ["http://www.w3.org/2002/07/owl#sameAs,accepted"]
     );
-    let (status, error) = call(
-        "POST",
-        "/api/ontology/changesets",
+    let (status, error) = propose(
         Some("alice"),
-        Some(
-            json!({"title": "t", "changes": [{"op": "accept_link", "source": "http://e/s1", "target": "http://e/q1"}]}),
-        ),
+        json!({"title": "t", "changes": [{"op": "accept_link", "source": "http://e/s1", "target": "http://e/q1"}]}),
     );
     assert_eq!(status, 400, "{error}");
     assert!(error.to_string().contains("no suggested link"), "{error}");
@@ -495,23 +478,17 @@ e:link1 a sail:Link ; sail:linkSource e:s1 ; sail:linkTarget e:s2 ; sail:linkRel
         .unwrap()
         .clone();
     assert_eq!(drought["parents"], json!(["http://e/Hazard"]));
-    let (status, error) = call(
-        "POST",
-        "/api/ontology/changesets",
+    let (status, error) = propose(
         Some("alice"),
-        Some(json!({"title": "t", "changes": [{"op": "import", "format": "turtle", "text": "<a> <b"}]})),
+        json!({"title": "t", "changes": [{"op": "import", "format": "turtle", "text": "<a> <b"}]}),
     );
     assert_eq!(status, 400, "{error}");
     assert!(error.to_string().contains("import"), "{error}");
 
     // A pattern with quotes and a line break is a value, never query text.
-    let (status, pattern) = call(
-        "POST",
-        "/api/ontology/changesets",
+    let (status, pattern) = propose(
         Some("alice"),
-        Some(
-            json!({"title": "t", "changes": [{"op": "add_constraint", "class": "http://e/Event", "path": "http://e/windSpeed", "constraint": "pattern", "value": "^[0-9]\"}\n UNION"}]}),
-        ),
+        json!({"title": "t", "changes": [{"op": "add_constraint", "class": "http://e/Event", "path": "http://e/windSpeed", "constraint": "pattern", "value": "^[0-9]\"}\n UNION"}]}),
     );
     assert_eq!(status, 201, "{pattern}");
     // Storm is a subclass of Event: the engine checks both storms, and neither speed matches.
@@ -559,6 +536,7 @@ fn class_views_in_sql_follow_approved_changes_at_once() {
     let call = |method: &str, path: &str, who: Option<&str>, body: Option<Value>| {
         call(&server, method, path, who, body)
     };
+    let propose = |who: Option<&str>, body: Value| call("POST", "/api/ontology/changesets", who, Some(body));
     let header = || {
         let reply = send(
             &server.agent,
@@ -575,13 +553,9 @@ fn class_views_in_sql_follow_approved_changes_at_once() {
     let declaration = "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
         <http://e/category> a <http://www.w3.org/2002/07/owl#DatatypeProperty> ;
             rdfs:domain <http://e/Storm> ; rdfs:range <http://www.w3.org/2001/XMLSchema#integer> .";
-    let (status, set) = call(
-        "POST",
-        "/api/ontology/changesets",
+    let (status, set) = propose(
         Some("alice"),
-        Some(
-            json!({"title": "storms have a category", "changes": [{"op": "import", "format": "turtle", "text": declaration}]}),
-        ),
+        json!({"title": "storms have a category", "changes": [{"op": "import", "format": "turtle", "text": declaration}]}),
     );
     assert_eq!(status, 201, "{set}");
     let id = set["id"].as_u64().unwrap();
